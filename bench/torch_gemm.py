@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Peer benchmark for WaferSharp's float32 GEMM: torch.matmul on square float32 matrices.
+
+Usage: python3 bench/torch_gemm.py [--sizes 1024,2048,4096] [--threads 1,2] [--runs N]
+Prints one JSON object on stdout:
+  {"torch": "<version>", "results": [{"n":..,"threads":..,"best_s":..,"median_s":..,
+                                       "gflops_best":..,"gflops_median":..}, ...]}
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+
+def runs_for(n, requested):
+    if requested > 0:
+        return requested
+    return 10 if n <= 1024 else (5 if n <= 2048 else 3)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1024,2048,4096")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--runs", type=int, default=0)
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    threads = [int(s) for s in args.threads.split(",") if s]
+
+    torch.manual_seed(0)
+    results = []
+    for t in threads:
+        torch.set_num_threads(t)
+        for n in sizes:
+            a = torch.rand(n, n, dtype=torch.float32)
+            b = torch.rand(n, n, dtype=torch.float32)
+            c = torch.empty(n, n, dtype=torch.float32)
+            # warm-up (also lets OpenBLAS spin up its thread pool)
+            for _ in range(2):
+                torch.matmul(a, b, out=c)
+            times = []
+            for _ in range(runs_for(n, args.runs)):
+                t0 = time.perf_counter()
+                torch.matmul(a, b, out=c)
+                times.append(time.perf_counter() - t0)
+            best = min(times)
+            med = statistics.median(times)
+            flop = 2.0 * n * n * n
+            results.append({
+                "n": n, "threads": t, "runs": len(times),
+                "best_s": best, "median_s": med,
+                "gflops_best": flop / best / 1e9, "gflops_median": flop / med / 1e9,
+            })
+            print(f"torch n={n} threads={t} best={best*1e3:.2f} ms "
+                  f"{flop/best/1e9:.1f} GFLOP/s", file=sys.stderr)
+    out = {
+        "torch": torch.__version__,
+        "blas": "openblas" if "openblas" in torch.__config__.show().lower() else "unknown",
+        "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                                                "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")},
+        "results": results,
+    }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+using WaferSharp.Tensors;
+
+namespace WaferSharp.Graph.Execution;
+
+/// <summary>
+/// The CPU reference executor: interprets a graph node by node with the ops' reference kernels, freeing each
+/// intermediate after its last use. Plans once per graph; <see cref="Run"/> may be called every step.
+/// </summary>
+public sealed class CpuExecutor
+{
+    private readonly Graph _graph;
+    private readonly int[][] _freeAfter; // value ids whose last use is node i
+    private readonly TensorType[][] _outTypes;
+
+    /// <summary>Plans execution of <paramref name="graph"/>.</summary>
+    public CpuExecutor(Graph graph)
+    {
+        _graph = graph;
+        var keep = new HashSet<int>(graph.OutputList.Select(o => o.Value.Id).Concat(graph.UpdateList.Select(u => u.NewValue.Id)));
+        var last = new Dictionary<int, int>();
+        for (int i = 0; i < graph.NodeList.Count; i++)
+            foreach (var v in graph.NodeList[i].Inputs)
+                if (v.Kind == ValueKind.Node) last[v.Id] = i;
+        var free = new List<int>[graph.NodeList.Count];
+        for (int i = 0; i < free.Length; i++) free[i] = new List<int>();
+        foreach (var (id, i) in last) if (!keep.Contains(id)) free[i].Add(id);
+        _freeAfter = free.Select(l => l.ToArray()).ToArray();
+        _outTypes = graph.NodeList.Select(n => n.Outputs.Select(o => o.Type).ToArray()).ToArray();
+    }
+
+    /// <summary>The graph this executor runs.</summary>
+    public Graph Graph => _graph;
+
+    /// <summary>Optional callback after each node (profiling, NaN checks).</summary>
+    public Action<Node, DenseTensor[]>? AfterNode { get; set; }
+
+    /// <summary>
+    /// Runs the graph. <paramref name="feeds"/> maps every input, parameter and state value to data.
+    /// Returns every output by name and the new values of updated parameters/state.
+    /// </summary>
+    public ExecutionResult Run(IReadOnlyDictionary<Value, DenseTensor> feeds)
+    {
+        var env = new DenseTensor?[_graph.AllValues.Count];
+        foreach (var v in _graph.InputList.Concat(_graph.ParameterList).Concat(_graph.StateList))
+        {
+            if (!feeds.TryGetValue(v, out var t))
+                throw new ArgumentException($"no value fed for {v.Kind.ToString().ToLowerInvariant()} '{v.Name}' ({v.Type})");
+            if (t.DType != v.DType || t.Shape != v.Shape)
+                throw new ArgumentException($"{v.Kind.ToString().ToLowerInvariant()} '{v.Name}' expects {v.Type}, was given {t.DType.ShortName()}{t.Shape}");
+            env[v.Id] = t;
+        }
+        foreach (var c in _graph.ConstantList) env[c.Id] = c.Data;
+        var nodes = _graph.NodeList;
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var n = nodes[i];
+            var ins = new DenseTensor[n.Inputs.Length];
+            for (int k = 0; k < ins.Length; k++) ins[k] = env[n.Inputs[k].Id] ?? throw new InvalidOperationException($"{n} input {k} was freed or never computed");
+            DenseTensor[] outs;
+            try { outs = KernelInvoker.Run(n.Op, ins, n.Attrs, _outTypes[i]); }
+            catch (Exception e) when (e is not OutOfMemoryException && n.Scope is not null && !e.Message.StartsWith("in ", StringComparison.Ordinal))
+            { throw new InvalidOperationException($"in {n.Scope} ({n.Op.Name}): {e.Message}", e); }
+            for (int k = 0; k < outs.Length; k++) env[n.Outputs[k].Id] = outs[k];
+            AfterNode?.Invoke(n, outs);
+            foreach (var id in _freeAfter[i]) env[id] = null;
+        }
+        var outputs = new Dictionary<string, DenseTensor>();
+        foreach (var (name, v) in _graph.OutputList) outputs[name] = env[v.Id]!;
+        var updates = new Dictionary<Value, DenseTensor>();
+        foreach (var (t, nv) in _graph.UpdateList) updates[t] = env[nv.Id]!;
+        return new ExecutionResult(outputs, updates);
+    }
+}
+
+/// <summary>Results of one graph run.</summary>
+/// <param name="Outputs">Named outputs.</param>
+/// <param name="Updates">New values for updated parameters and state.</param>
+public sealed record ExecutionResult(IReadOnlyDictionary<string, DenseTensor> Outputs, IReadOnlyDictionary<Value, DenseTensor> Updates);
