@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Peer benchmark for WaferSharp's float32 GEMM: torch.matmul on square float32 matrices.
 
+torch.set_num_threads(t) is applied and, because Debian's torch routes float32 matmul to the
+system OpenBLAS (pthread build) whose pool ignores it, openblas_set_num_threads(t) as well.
+
 Usage: python3 bench/torch_gemm.py [--sizes 1024,2048,4096] [--threads 1,2] [--runs N]
 Prints one JSON object on stdout:
   {"torch": "<version>", "results": [{"n":..,"threads":..,"best_s":..,"median_s":..,
                                        "gflops_best":..,"gflops_median":..}, ...]}
 """
 import argparse
+import ctypes
 import json
 import os
 import statistics
@@ -14,6 +18,26 @@ import sys
 import time
 
 import torch
+
+
+def find_openblas():
+    """Debian's torch calls sgemm in the system OpenBLAS (pthread build), whose thread pool ignores
+    torch.set_num_threads. Return a ctypes handle so the same thread count can be applied to it."""
+    torch.matmul(torch.ones(64, 64), torch.ones(64, 64))  # make sure the BLAS is loaded
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({l.split()[-1] for l in f if "libopenblas" in l})
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            return lib
+        except (OSError, AttributeError):
+            continue
+    return None
 
 
 def runs_for(n, requested):
@@ -32,9 +56,12 @@ def main():
     threads = [int(s) for s in args.threads.split(",") if s]
 
     torch.manual_seed(0)
+    openblas = find_openblas()
     results = []
     for t in threads:
         torch.set_num_threads(t)
+        if openblas is not None:
+            openblas.openblas_set_num_threads(t)
         for n in sizes:
             a = torch.rand(n, n, dtype=torch.float32)
             b = torch.rand(n, n, dtype=torch.float32)
@@ -52,6 +79,8 @@ def main():
             flop = 2.0 * n * n * n
             results.append({
                 "n": n, "threads": t, "runs": len(times),
+                "torch_threads": torch.get_num_threads(),
+                "openblas_threads": openblas.openblas_get_num_threads() if openblas is not None else None,
                 "best_s": best, "median_s": med,
                 "gflops_best": flop / best / 1e9, "gflops_median": flop / med / 1e9,
             })
@@ -59,7 +88,8 @@ def main():
                   f"{flop/best/1e9:.1f} GFLOP/s", file=sys.stderr)
     out = {
         "torch": torch.__version__,
-        "blas": "openblas" if "openblas" in torch.__config__.show().lower() else "unknown",
+        "blas": openblas.openblas_get_config().decode() if openblas is not None else "unknown",
+        "blas_core": openblas.openblas_get_corename().decode() if openblas is not None else None,
         "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                                                 "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")},
         "results": results,

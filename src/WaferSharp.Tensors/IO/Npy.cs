@@ -167,15 +167,16 @@ public static class Npy
 
     private readonly record struct Kind(char Code, int ItemSize, bool BigEndian, DType Target);
 
-    private static Kind ParseDescr(string descr, string source, bool u2AsBf16)
+    private static Kind ParseDescr(string rawDescr, string source, bool u2AsBf16)
     {
-        if (descr.Length == 0) throw Fail(source, "empty 'descr' in .npy header; re-save it with np.save");
-        char order = descr[0];
-        string rest = descr;
+        string descr = Clip(rawDescr); // for messages only
+        if (rawDescr.Length == 0) throw Fail(source, "empty 'descr' in .npy header; re-save it with np.save");
+        char order = rawDescr[0];
+        string rest = rawDescr;
         bool big = !BitConverter.IsLittleEndian;
         if (order is '<' or '>' or '|' or '=')
         {
-            rest = descr[1..];
+            rest = rawDescr[1..];
             if (order == '<') big = false;
             else if (order == '>') big = true;
         }
@@ -403,7 +404,20 @@ public static class Npy
         return (descr, fortran, dims);
     }
 
-    private static string Clip(string s) => s.Length > 40 ? s[..40] + "…" : s;
+    private static string Clip(string s) => Printable(s, 40);
+
+    /// <summary>Shortens <paramref name="s"/> and escapes control characters so that it can be quoted in a one-line message.</summary>
+    internal static string Printable(string s, int max)
+    {
+        var sb = new StringBuilder();
+        foreach (char c in s.Length > max ? s[..max] : s)
+        {
+            if (char.IsControl(c)) sb.Append(@"\x").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture));
+            else sb.Append(c);
+        }
+        if (s.Length > max) sb.Append('…');
+        return sb.ToString();
+    }
 
     private sealed class PyTuple(List<object?> items) { public List<object?> Items { get; } = items; }
 

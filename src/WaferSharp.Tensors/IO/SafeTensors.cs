@@ -187,7 +187,7 @@ public static class SafeTensors
 
     private static InvalidDataException Fail(string path, string message) => Npy.Fail(path, message);
 
-    private static string Clip(string s) => s.Length > 60 ? s[..60] + "…" : s;
+    private static string Clip(string s) => Npy.Printable(s, 60);
 
     private static (List<Entry>, OrderedDictionary<string, string>) ParseHeader(byte[] header, string path)
     {

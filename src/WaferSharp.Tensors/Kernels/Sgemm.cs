@@ -693,7 +693,7 @@ public static unsafe class Sgemm
     /// ymm accumulators, two B loads and six broadcasts per k step. beta = 0 does not read C.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x16Fma(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    internal static void Kernel6x16Fma(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
     {
         Vector256<float> c00 = Vector256<float>.Zero, c01 = Vector256<float>.Zero;
         Vector256<float> c10 = Vector256<float>.Zero, c11 = Vector256<float>.Zero;

@@ -47,16 +47,37 @@ public abstract class BinaryElementwiseOp<TKernel> : OpDef where TKernel : struc
 
     private void IntegerKernel(DenseTensor a, DenseTensor b, DenseTensor o)
     {
+        // Typed loops: int64 values beyond 2^53 (e.g. ONNX's INT64_MAX slice ends) must not go through double.
         int r = o.Rank;
         var sa = Broadcast.PaddedStrides(a.Shape, r);
         var sb = Broadcast.PaddedStrides(b.Shape, r);
         var idx = new int[r];
-        for (int i = 0; i < o.Length; i++)
+        bool same = a.Length == o.Length && b.Length == o.Length;
+        if (o.DType == DType.Int64)
         {
-            long ia = 0, ib = 0;
-            for (int k = 0; k < r; k++) { ia += idx[k] * sa[k]; ib += idx[k] * sb[k]; }
-            o.SetDouble(i, ApplyLong((long)a.GetDouble((int)ia), (long)b.GetDouble((int)ib)));
-            for (int k = r - 1; k >= 0; k--) { if (++idx[k] < o.Shape[k]) break; idx[k] = 0; }
+            ReadOnlySpan<long> x = a.AsInt64(), y = b.AsInt64();
+            var d = o.AsInt64();
+            for (int i = 0; i < d.Length; i++)
+            {
+                if (same) { d[i] = ApplyLong(x[i], y[i]); continue; }
+                long ia = 0, ib = 0;
+                for (int k = 0; k < r; k++) { ia += idx[k] * sa[k]; ib += idx[k] * sb[k]; }
+                d[i] = ApplyLong(x[(int)ia], y[(int)ib]);
+                for (int k = r - 1; k >= 0; k--) { if (++idx[k] < o.Shape[k]) break; idx[k] = 0; }
+            }
+        }
+        else
+        {
+            ReadOnlySpan<int> x = a.AsInt32(), y = b.AsInt32();
+            var d = o.AsInt32();
+            for (int i = 0; i < d.Length; i++)
+            {
+                if (same) { d[i] = unchecked((int)ApplyLong(x[i], y[i])); continue; }
+                long ia = 0, ib = 0;
+                for (int k = 0; k < r; k++) { ia += idx[k] * sa[k]; ib += idx[k] * sb[k]; }
+                d[i] = unchecked((int)ApplyLong(x[(int)ia], y[(int)ib]));
+                for (int k = r - 1; k >= 0; k--) { if (++idx[k] < o.Shape[k]) break; idx[k] = 0; }
+            }
         }
     }
 }
@@ -81,7 +102,10 @@ public abstract class UnaryElementwiseOp<TKernel> : OpDef where TKernel : struct
     public override DenseTensor[] Execute(IReadOnlyList<DenseTensor> inputs, Attrs attrs, TensorType[] outputTypes)
     {
         var o = DenseTensor.Zeros(outputTypes[0].Shape);
-        TKernel.Span(inputs[0].AsFloat(), o.AsFloat());
+        var x = (float[])inputs[0].Storage;
+        var d = (float[])o.Storage;
+        // big tensors: contiguous chunks in parallel (results do not depend on the split)
+        ParallelChunks.For(d.Length, (s, n) => TKernel.Span(x.AsSpan(s, n), d.AsSpan(s, n)));
         return [o];
     }
 }

@@ -1,0 +1,26 @@
+using WaferSharp.Tensors;
+
+namespace WaferSharp.Tests;
+
+/// <summary>Shared helpers: fixture paths and tolerant comparisons.</summary>
+public static class TestUtil
+{
+    public static string Fixture(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "fixtures", .. parts]);
+
+    /// <summary>Asserts |a-b| ≤ tol + tol·|b| elementwise (b is the reference), with a message naming the worst element.</summary>
+    public static void AssertClose(DenseTensor expected, DenseTensor actual, double tol, string what)
+    {
+        Assert.True(expected.Shape == actual.Shape, $"{what}: shape {actual.Shape} != expected {expected.Shape}");
+        var e = expected.ToFloatArray();
+        var a = actual.ToFloatArray();
+        double worst = 0; int wi = -1;
+        for (int i = 0; i < e.Length; i++)
+        {
+            double err = Math.Abs((double)a[i] - e[i]) - tol * Math.Abs(e[i]);
+            if (double.IsNaN(a[i]) != double.IsNaN(e[i])) { err = double.PositiveInfinity; }
+            else if (double.IsNaN(e[i])) continue;
+            if (err > worst) { worst = err; wi = i; }
+        }
+        Assert.True(wi < 0 || worst <= tol, $"{what}: element {wi} is {(wi >= 0 ? a[wi] : 0)}, expected {(wi >= 0 ? e[wi] : 0)} (tol {tol})");
+    }
+}
