@@ -1,1 +1,14 @@
-﻿Console.WriteLine("Hello, World!");
+using WaferSharp.Bench;
+
+// Benchmark dispatcher: dotnet run -c Release --project bench/WaferSharp.Bench -- <benchmark> [options]
+string which = args.Length > 0 ? args[0] : "";
+string[] rest = args.Length > 1 ? args[1..] : [];
+switch (which)
+{
+    case "gemm":
+        return GemmBench.Run(rest);
+    default:
+        Console.Error.WriteLine("usage: WaferSharp.Bench <benchmark> [options]");
+        Console.Error.WriteLine("  gemm   float32 GEMM vs torch.matmul (see GemmBench.cs for options)");
+        return which.Length == 0 ? 0 : 2;
+}

@@ -118,7 +118,11 @@ public static class F
     {
         if (!training || p == 0) return x;
         if (p < 0 || p >= 1) throw new ArgumentOutOfRangeException(nameof(p), $"dropout probability must be in [0, 1), got {p}");
-        return Dispatch.Call("Dropout", Attrs.Of(("p", p), ("seed", seed)), x)[0];
+        var attrs = Attrs.Of(("p", p), ("seed", seed));
+        if (x.IsSymbolic) return Dispatch.Call("Dropout", attrs, x, x.Tracer!.StepSeed)[0];
+        // Eager: a fresh seed from the default generator each call.
+        var stepSeed = new Tensor(DenseTensor.Scalar((long)(Generator.Default.NextUInt64() >> 1)));
+        return Dispatch.Call("Dropout", attrs, x, stepSeed)[0];
     }
 
     /// <summary>softmax(q·kᵀ·scale [+ causal mask])·v on [B, H, T, D].</summary>

@@ -46,6 +46,14 @@ public sealed class Tracer : IDisposable
     /// <summary>Declares a graph input and returns the symbolic tensor standing for it.</summary>
     public Tensor Input(string name, TensorType type) => new(Builder.Input(name, type), this);
 
+    private Tensor? _stepSeed;
+
+    /// <summary>
+    /// The per-step random seed (an int64 scalar graph input named "rng_seed", created on first use). Dropout
+    /// mixes it with each layer's own id, so a graph traced once still draws new masks every step.
+    /// </summary>
+    public Tensor StepSeed => _stepSeed ??= Input("rng_seed", new TensorType(DType.Int64, Shape.Scalar));
+
     /// <summary>Wraps a graph value as a symbolic tensor of this trace.</summary>
     public Tensor Wrap(Value v) => new(v, this);
 

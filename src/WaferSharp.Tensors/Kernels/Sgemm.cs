@@ -702,6 +702,14 @@ public static unsafe class Sgemm
         Vector256<float> c40 = Vector256<float>.Zero, c41 = Vector256<float>.Zero;
         Vector256<float> c50 = Vector256<float>.Zero, c51 = Vector256<float>.Zero;
 
+        // Pull the C tile towards L1 now; it is only touched after the k loop (~6·kc cycles later).
+        Sse.Prefetch0(c); Sse.Prefetch0(c + 15);
+        Sse.Prefetch0(c + ldc); Sse.Prefetch0(c + ldc + 15);
+        Sse.Prefetch0(c + 2 * ldc); Sse.Prefetch0(c + 2 * ldc + 15);
+        Sse.Prefetch0(c + 3 * ldc); Sse.Prefetch0(c + 3 * ldc + 15);
+        Sse.Prefetch0(c + 4 * ldc); Sse.Prefetch0(c + 4 * ldc + 15);
+        Sse.Prefetch0(c + 5 * ldc); Sse.Prefetch0(c + 5 * ldc + 15);
+
         nint l = kc;
         for (; l >= 4; l -= 4)
         {

@@ -439,6 +439,8 @@ public sealed class NpyTests : IDisposable
     [InlineData("{'descr': '<f4' 'fortran_order': False, 'shape': (1,)}", "malformed")]
     [InlineData("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", "duplicate")]
     [InlineData("['descr', '<f4']", "not a Python dict")]
+    [InlineData("{'descr': '<f4\r', 'fortran_order': False, 'shape': (1,)}", "'<f4\\x0d'")]
+    [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x\ry': 1}", "'x\\x0dy'")]
     [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} junk", "malformed")]
     [InlineData("{'descr': '<f4', 'fortran_order': Flase, 'shape': (1,)}", "malformed")]
     [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}", "malformed")]

@@ -242,6 +242,7 @@ public sealed class SafeTensorsTests : IDisposable
     [InlineData("{\"a\\ud800\":{}}", "invalid JSON string")]
     [InlineData("{\"a\":{\"x\":[[[[[[[[[[[[1]]]]]]]]]]]}}", "JSON")]
     [InlineData("{/*c*/}", "JSON")]
+    [InlineData("{\"a\\nb\":1}", "'a\\x0ab' is not an object")]
     public void Reject_MalformedHeader(string header, string fragment) => Rejects(header, [], fragment);
 
     [Fact]

@@ -1,0 +1,17 @@
+namespace WaferSharp.Graph.Ops;
+
+/// <summary>a &lt; b elementwise with broadcasting; bool output.</summary>
+public sealed class Less : ComparisonOp<Less.Cmp>
+{
+    /// <inheritdoc/>
+    public override string Name => "Less";
+
+    /// <summary>The comparison.</summary>
+    public struct Cmp : IComparison
+    {
+        /// <inheritdoc/>
+        public static bool Float(float a, float b) => a < b;
+        /// <inheritdoc/>
+        public static bool Long(long a, long b) => a < b;
+    }
+}

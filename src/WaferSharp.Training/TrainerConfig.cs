@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+
+namespace WaferSharp.Training;
+
+/// <summary>Settings of a <see cref="Trainer"/>. Only <see cref="Device"/> changes between CPU and wafer runs.</summary>
+public sealed class TrainerConfig
+{
+    /// <summary>"cpu" (reference), or a device registered by the wafer runtime ("wse3", "mesh:8x8", …).</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>Number of optimizer updates to reach.</summary>
+    public long MaxSteps { get; init; } = 1000;
+    /// <summary>
+    /// Loss: "mse", "cross-entropy", or "model" (the model's <c>Forward(x, y)</c> returns the loss).
+    /// Ignored when <see cref="LossFunction"/> is set.
+    /// </summary>
+    public string Loss { get; init; } = "mse";
+    /// <summary>A custom loss of (output, target).</summary>
+    public Func<Tensor, Tensor, Tensor>? LossFunction { get; init; }
+    /// <summary>Learning-rate schedule (constant when null).</summary>
+    public LRScheduler? Scheduler { get; init; }
+    /// <summary>Global-norm gradient clipping threshold (none when null).</summary>
+    public double? ClipGradNorm { get; init; }
+    /// <summary>Micro-batches whose gradients are averaged per update.</summary>
+    public int GradientAccumulationSteps { get; init; } = 1;
+    /// <summary>Seed of the per-step dropout seeds.</summary>
+    public ulong Seed { get; init; }
+    /// <summary>Evaluate every N updates (0 = never).</summary>
+    public int EvalEvery { get; init; }
+    /// <summary>Batches per evaluation (0 = one epoch of the eval loader).</summary>
+    public int EvalSteps { get; init; }
+    /// <summary>JSON-lines metrics file (one object per step).</summary>
+    public string? MetricsPath { get; init; }
+    /// <summary>Checkpoint folder.</summary>
+    public string? CheckpointDir { get; init; }
+    /// <summary>Checkpoint every N updates (0 = only at the end, when a folder is set).</summary>
+    public int CheckpointEvery { get; init; }
+    /// <summary>Checkpoints kept.</summary>
+    public int KeepCheckpoints { get; init; } = 3;
+    /// <summary>Continue from the newest valid checkpoint in <see cref="CheckpointDir"/>.</summary>
+    public bool Resume { get; init; }
+    /// <summary>Progress display: "auto" (bar when interactive, lines otherwise), "bar", "lines", "none".</summary>
+    public string Progress { get; init; } = "auto";
+    /// <summary>Print a progress line every N steps in "lines" mode.</summary>
+    public int LogEvery { get; init; } = 10;
+
+    /// <summary>The settings as JSON (for checkpoint sidecars).</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["device"] = Device, ["max_steps"] = MaxSteps, ["loss"] = LossFunction is null ? Loss : "custom",
+        ["clip_grad_norm"] = ClipGradNorm, ["gradient_accumulation_steps"] = GradientAccumulationSteps,
+        ["seed"] = Seed.ToString(), ["eval_every"] = EvalEvery,
+    };
+}
+
+/// <summary>What one training step reports.</summary>
+/// <param name="Step">1-based update number.</param>
+/// <param name="Loss">Loss of this step's batch before the update.</param>
+/// <param name="LearningRate">Learning rate used.</param>
+/// <param name="HostSeconds">Host wall time of the step.</param>
+/// <param name="SamplesPerSecond">Host throughput.</param>
+/// <param name="Device">Device information of the run.</param>
+/// <param name="Flops">FLOPs of one step (from the graph's cost rules).</param>
+/// <param name="GradNorm">Global gradient norm before clipping (when clipping).</param>
+/// <param name="EvalLoss">Evaluation loss when evaluated at this step.</param>
+public sealed record StepMetrics(long Step, double Loss, double LearningRate, double HostSeconds, double SamplesPerSecond,
+    DeviceRunInfo Device, long Flops, double? GradNorm = null, double? EvalLoss = null);
+
+/// <summary>Outcome of <see cref="Trainer.Fit"/>.</summary>
+/// <param name="Steps">Last step reached.</param>
+/// <param name="FinalLoss">Loss of the last step.</param>
+/// <param name="Losses">Loss of every step run in this call.</param>
+/// <param name="ResumedFrom">Step restored from a checkpoint (0 when fresh).</param>
+public sealed record TrainResult(long Steps, double FinalLoss, IReadOnlyList<double> Losses, long ResumedFrom);
