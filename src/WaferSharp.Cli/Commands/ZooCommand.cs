@@ -22,6 +22,7 @@ public static class ZooCommand
             string? n = parseResult.GetValue(name);
             bool asJson = parseResult.GetValue(json);
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+            if (Console.IsOutputRedirected || console.Profile.Width < 120) console.Profile.Width = 160; // keep rows on one line in pipes and logs
             if (n is null)
             {
                 if (asJson) Console.Out.WriteLine(JsonSerializer.Serialize(ModelZoo.All.Select(ToJson).ToList(), JsonOptions));

@@ -51,16 +51,20 @@ public sealed class CrossEntropy : OpDef
         int c = x.Shape[-1];
         long ignore = attrs.GetLong("ignore_index", -100);
         var t = Targets(Name, inputs[1], c, ignore);
-        var xs = x.AsFloat();
+        var xs = (float[])x.Storage;
+        // Per-row losses (rows in parallel when big), then one ordered sum: deterministic whatever the threading.
+        var loss = new double[t.Length];
+        void Row(int r)
+        {
+            if (t[r] == ignore) return;
+            var row = xs.AsSpan(r * c, c);
+            loss[r] = (double)RowKernels.LogSumExp(row) - row[(int)t[r]];
+        }
+        if (xs.Length >= RowKernels.ParallelThreshold && t.Length > 1) Parallel.For(0, t.Length, Row);
+        else for (int r = 0; r < t.Length; r++) Row(r);
         double sum = 0;
         long count = 0;
-        for (int r = 0; r < t.Length; r++)
-        {
-            if (t[r] == ignore) continue;
-            var row = xs.Slice(r * c, c);
-            sum += RowKernels.LogSumExp(row) - row[(int)t[r]];
-            count++;
-        }
+        for (int r = 0; r < t.Length; r++) if (t[r] != ignore) { sum += loss[r]; count++; }
         return [DenseTensor.Scalar(count == 0 ? 0f : (float)(sum / count))];
     }
 

@@ -37,15 +37,17 @@ public sealed class CrossEntropyGrad : OpDef
         var o = DenseTensor.Zeros(x.Shape);
         if (count == 0) return [o];
         float scale = inputs[2].AsFloat()[0] / count;
-        var xs = x.AsFloat(); var ys = o.AsFloat();
-        for (int r = 0; r < t.Length; r++)
+        float[] xs = (float[])x.Storage, ys = (float[])o.Storage;
+        void Row(int r)
         {
-            if (t[r] == ignore) continue;
-            var y = ys.Slice(r * c, c);
-            RowKernels.Softmax(xs.Slice(r * c, c), default, y);
+            if (t[r] == ignore) return;
+            var y = ys.AsSpan(r * c, c);
+            RowKernels.Softmax(xs.AsSpan(r * c, c), default, y);
             y[(int)t[r]] -= 1f;
             System.Numerics.Tensors.TensorPrimitives.Multiply(y, scale, y);
         }
+        if (xs.Length >= RowKernels.ParallelThreshold && t.Length > 1) Parallel.For(0, t.Length, Row);
+        else for (int r = 0; r < t.Length; r++) Row(r);
         return [o];
     }
 
