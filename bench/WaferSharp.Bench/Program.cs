@@ -7,8 +7,11 @@ switch (which)
 {
     case "gemm":
         return GemmBench.Run(rest);
+    case "train-step":
+        return TrainStepBench.Run(rest);
     default:
         Console.Error.WriteLine("usage: WaferSharp.Bench <benchmark> [options]");
         Console.Error.WriteLine("  gemm   float32 GEMM vs torch.matmul (see GemmBench.cs for options)");
+        Console.Error.WriteLine("  train-step   one MLP training step (fwd, bwd, AdamW) vs PyTorch (see TrainStepBench.cs)");
         return which.Length == 0 ? 0 : 2;
 }

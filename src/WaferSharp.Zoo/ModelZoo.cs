@@ -4,6 +4,19 @@ namespace WaferSharp.Zoo;
 /// Named model shapes: the reference MLP, GPT-2, GPT-3 (paper table 2.1), Llama-2 and Llama-3. Models are built
 /// shape-only by default, so even gpt3-175b and llama3-405b build in kilobytes and can be traced and planned.
 /// </summary>
+/// <remarks>
+/// Exact parameter counts (tied embeddings counted once). GPT-2 and Llama equal the Hugging Face checkpoints:
+/// gpt2-small 124,439,808; gpt2-medium 354,823,168; gpt2-large 774,030,080; gpt2-xl 1,557,611,200;
+/// llama2-7b 6,738,415,616; llama2-13b 13,015,864,320; llama2-70b 68,976,648,192; llama3-8b 8,030,261,248;
+/// llama3-70b 70,553,706,496; llama3-405b 405,853,388,800.
+/// GPT-3 (ctx 2048, learned positions, tied; the paper's figures are rounded):
+/// gpt3-125m 125,226,240 (paper 125M); gpt3-350m 355,871,744 (350M); gpt3-760m 760,300,032 (760M);
+/// gpt3-1.3b 1,315,723,264 (1.3B); gpt3-2.7b 2,651,553,280 (2.7B); gpt3-6.7b 6,658,404,352 (6.7B);
+/// gpt3-13b 12,853,386,240 (13.0B); gpt3-175b 174,604,259,328 (175.0B) — all within 2% of the paper.
+/// Deviations from table 2.1: gpt3-1.3b uses 16 heads (listed 24, which does not divide d_model 2048;
+/// d_head 128 is kept) and gpt3-13b uses d_model 5120 (listed 5140 = not 40 × d_head 128).
+/// The reference MLP (4096 → 8192 → 4096) has 67,121,152.
+/// </remarks>
 public static class ModelZoo
 {
     private const int GptVocab = 50257;

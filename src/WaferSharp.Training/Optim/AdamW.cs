@@ -43,13 +43,9 @@ public class Adam : Optimizer
     /// <inheritdoc/>
     public override (Value NewParam, Value[] NewSlots) EmitUpdate(GraphBuilder b, Value p, Value g, Value[] slots, Value[] s)
     {
-        if (!Decoupled && WeightDecay != 0) g = b.Add(g, b.Scale(p, (float)WeightDecay));
-        var m = b.Add(b.Scale(slots[0], (float)Beta1), b.Scale(g, (float)(1 - Beta1)));
-        var v = b.Add(b.Scale(slots[1], (float)Beta2), b.Scale(b.Mul(g, g), (float)(1 - Beta2)));
-        var denom = b.Add(b.Div(b.Op("Sqrt", v), s[2]), b.Scalar((float)Eps));
-        var p0 = Decoupled && WeightDecay != 0 ? b.Mul(p, s[0]) : p;
-        var np = b.Sub(p0, b.Mul(b.Div(m, denom), s[1]));
-        return (np, [m, v]);
+        var attrs = Attrs.Of(("beta1", Beta1), ("beta2", Beta2), ("eps", Eps), ("l2", Decoupled ? 0.0 : WeightDecay));
+        var o = b.Emit("AdamUpdate", attrs, p, g, slots[0], slots[1], s[0], s[1], s[2]);
+        return (o[0], [o[1], o[2]]);
     }
 
     /// <inheritdoc/>

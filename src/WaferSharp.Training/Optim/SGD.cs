@@ -38,15 +38,10 @@ public sealed class SGD : Optimizer
     /// <inheritdoc/>
     public override (Value NewParam, Value[] NewSlots) EmitUpdate(GraphBuilder b, Value p, Value g, Value[] slots, Value[] s)
     {
-        var d = WeightDecay != 0 ? b.Add(g, b.Scale(p, (float)WeightDecay)) : g;
-        Value[] newSlots = [];
-        if (Momentum != 0)
-        {
-            var buf = b.Add(b.Mul(slots[0], s[1]), b.Mul(d, s[2]));
-            newSlots = [buf];
-            d = Nesterov ? b.Add(d, b.Scale(buf, (float)Momentum)) : buf;
-        }
-        return (b.Add(p, b.Mul(d, s[0])), newSlots);
+        var attrs = Attrs.Of(("momentum", Momentum), ("weight_decay", WeightDecay), ("nesterov", Nesterov));
+        var buf = Momentum != 0 ? slots[0] : g; // without momentum the buffer input is unused
+        var o = b.Emit("SgdUpdate", attrs, p, g, buf, s[0], s[1], s[2]);
+        return (o[0], Momentum != 0 ? [o[1]] : []);
     }
 
     /// <inheritdoc/>

@@ -142,6 +142,37 @@ public class GradientPropertyTests
         return t;
     }
 
+    // ---------- the checker itself ----------
+
+    /// <summary>x² with a deliberately wrong gradient (g·x instead of 2·g·x), to prove the checker catches errors.</summary>
+    private sealed class BrokenSquare : OpDef
+    {
+        public override string Name => "TestBrokenSquare";
+        public override TensorType[] InferTypes(IReadOnlyList<TensorType> inputs, Attrs attrs) => [inputs[0]];
+        public override DenseTensor[] Execute(IReadOnlyList<DenseTensor> inputs, Attrs attrs, TensorType[] outputTypes)
+        {
+            var x = inputs[0].AsFloat();
+            var o = DenseTensor.Zeros(outputTypes[0].Shape);
+            var d = o.AsFloat();
+            for (int i = 0; i < d.Length; i++) d[i] = x[i] * x[i];
+            return [o];
+        }
+        public override Value?[] Gradient(GradContext c) => [c.B.Mul(c.GradOutput, c.X(0))];
+    }
+
+    private static readonly Lazy<bool> BrokenRegistered = new(() => { OpRegistry.Register(new BrokenSquare()); return true; });
+
+    [Fact]
+    public void CheckerDetectsAWrongGradient()
+    {
+        _ = BrokenRegistered.Value;
+        var x = DenseTensor.FromArray([0.5f, -1f, 2f], 3);
+        var e = Assert.ThrowsAny<Exception>(() => FiniteDifference.CheckGradients((b, v) => b.Op("TestBrokenSquare", v[0]), [x], what: "broken"));
+        Assert.Contains("broken", e.Message);
+        // and accepts the right one
+        FiniteDifference.CheckGradients((b, v) => b.Mul(v[0], v[0]), [x], what: "square");
+    }
+
     // ---------- unary ----------
 
     public static TheoryData<string, double, double, bool> UnaryOps => new()

@@ -173,10 +173,16 @@ public class ZooTests
         Assert.Equal(c.Layers * 12 + 4, g.Parameters.Count);
         double flops = g.TotalCost().Flops;
         double estimate = 2.0 * ModelZoo.ParameterCount(c) * 1024;
-        Assert.True(Math.Abs(flops / estimate - 1) < 0.15, $"forward FLOPs {flops:E3} vs 2·N·tokens {estimate:E3} (ratio {flops / estimate:F3})");
-        // attention (q·kᵀ and p·v, full T×T) accounts for the excess
+        // Measured ratio is 1.153: the attention matmuls (q·kᵀ and p·v over the full T×T, 4·L·T·C per token) add
+        // 4·12·1024·768 / (2·124.4M) = 15.2% at T = 1024, on top of 2·N for the weight matmuls.
+        Assert.InRange(flops / estimate, 1.0, 1.17);
         double withAttention = estimate + 4.0 * c.Layers * 1024.0 * 1024 * c.Hidden;
-        Assert.True(Math.Abs(flops / withAttention - 1) < 0.05, $"forward FLOPs {flops:E3} vs 2·N·tokens + attention {withAttention:E3}");
+        Assert.True(Math.Abs(flops / withAttention - 1) < 0.03, $"forward FLOPs {flops:E3} vs 2·N·tokens + attention {withAttention:E3}");
+
+        // With a short context the attention term vanishes and the forward is 2·N·tokens within a few percent.
+        var shortCtx = ZooTracing.TraceForward(ModelZoo.Create(c), c, 8, 128);
+        double ratio = shortCtx.TotalCost().Flops / (2.0 * ModelZoo.ParameterCount(c) * 8 * 128);
+        Assert.True(Math.Abs(ratio - 1) < 0.05, $"T=128: ratio {ratio:F3}");
     }
 
     [Theory]

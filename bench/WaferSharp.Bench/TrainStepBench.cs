@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using WaferSharp.Tensors;
+using WaferSharp.Training;
+
+namespace WaferSharp.Bench;
+
+/// <summary>
+/// One training step (forward, backward, AdamW) of the reference MLP at 1024→2048→1024, batch 256, MSE —
+/// ours through the Trainer on the CPU device vs PyTorch's eager loop, in the same run, reported as a ratio.
+/// </summary>
+public static class TrainStepBench
+{
+    private sealed class Mlp(int d, int h) : Module
+    {
+        private readonly Sequential layers = new(new Linear(d, h), new GELU(), new Linear(h, d));
+        public override Tensor Forward(Tensor x) => layers.Forward(x);
+    }
+
+    /// <summary>Runs the benchmark: [--dim D] [--hidden H] [--batch B] [--steps N] [--threads T].</summary>
+    public static int Run(string[] args)
+    {
+        int d = Arg(args, "--dim", 1024), h = Arg(args, "--hidden", 2048), b = Arg(args, "--batch", 256), steps = Arg(args, "--steps", 20);
+        int threads = Arg(args, "--threads", Environment.ProcessorCount);
+        Generator.Default.ManualSeed(0);
+        var model = new Mlp(d, h);
+        var x = DenseTensor.Zeros(b, d); Generator.Default.FillNormal(x.AsFloat(), 0, 1);
+        var y = DenseTensor.Zeros(b, d); Generator.Default.FillNormal(y.AsFloat(), 0, 1);
+        var times = new List<double>();
+        var sw = new Stopwatch();
+        var trainer = new Trainer(model, new AdamW(model.Parameters(), lr: 1e-3), new TrainerConfig { MaxSteps = steps + 3, Progress = "none" });
+        trainer.StepCompleted += m => times.Add(m.HostSeconds);
+        trainer.Fit(new DataLoader(x, y, b));
+        var ours = times.Skip(3).OrderBy(t => t).ToList();
+        double oursMedian = ours[ours.Count / 2], oursBest = ours[0];
+
+        var torch = RunTorch(d, h, b, steps, threads);
+        double torchMedian = torch.GetProperty("median_s").GetDouble(), torchBest = torch.GetProperty("best_s").GetDouble();
+        var ci = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(ci, $"MLP {d}->{h}->{d} GELU, AdamW, MSE, batch {b}, {threads} threads, {steps} timed steps after 3 warm-up"));
+        Console.WriteLine(string.Create(ci, $"{"",-12} {"median ms",10} {"best ms",10}"));
+        Console.WriteLine(string.Create(ci, $"{"WaferSharp",-12} {oursMedian * 1e3,10:F1} {oursBest * 1e3,10:F1}"));
+        Console.WriteLine(string.Create(ci, $"{"PyTorch",-12} {torchMedian * 1e3,10:F1} {torchBest * 1e3,10:F1}   (torch {torch.GetProperty("version").GetString()}, {torch.GetProperty("threads").GetInt32()} threads)"));
+        Console.WriteLine(string.Create(ci, $"time ratio ours/PyTorch (median): {oursMedian / torchMedian:F2}x  (goal <= 0.80)"));
+        return 0;
+    }
+
+    private static int Arg(string[] a, string name, int dflt)
+    {
+        int i = Array.IndexOf(a, name);
+        return i >= 0 && i + 1 < a.Length ? int.Parse(a[i + 1], CultureInfo.InvariantCulture) : dflt;
+    }
+
+    private static JsonElement RunTorch(int d, int h, int b, int steps, int threads)
+    {
+        string script = Path.Combine(Directory.GetCurrentDirectory(), "bench", "torch_train_step.py");
+        if (!File.Exists(script)) throw new FileNotFoundException("run from the repository root: bench/torch_train_step.py not found", script);
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(script);
+        foreach (var a in new[] { d, h, b, steps, threads }) psi.ArgumentList.Add(a.ToString(CultureInfo.InvariantCulture));
+        psi.Environment.Remove("OPENBLAS_CORETYPE");
+        psi.Environment.Remove("OPENBLAS_L2_SIZE");
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException("PyTorch peer failed: " + err);
+        return JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement.Clone();
+    }
+}
