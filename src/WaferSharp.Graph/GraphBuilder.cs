@@ -95,7 +95,7 @@ public sealed class GraphBuilder
     /// <summary>-a.</summary>
     public Value Neg(Value a) => Op("Neg", a);
     /// <summary>a * s for a float scalar s.</summary>
-    public Value Scale(Value a, float s) => Mul(a, Scalar(s));
+    public Value Scale(Value a, float s) => Mul(a, a.DType == DType.Float32 ? Scalar(s) : Scalar(s, a.DType));
     /// <summary>torch.matmul.</summary>
     public Value MatMul(Value a, Value b) => Op("MatMul", a, b);
     /// <summary>Permutes axes.</summary>

@@ -6,6 +6,8 @@ namespace WaferSharp.Graph.Ops;
 /// Training-mode dropout: outputs y = x·mask/(1-p) and the bool mask. Attributes <c>p</c> (drop probability)
 /// and <c>seed</c> (default 0). The mask is a counter-based hash of (seed, element index) — SplitMix64 — so it is
 /// reproducible and independent of threading and of the device; p = 0 is the identity, p = 1 gives zeros.
+/// An optional second input, an int64 scalar, is mixed into the seed: traced training steps feed a new one
+/// every step ("rng_seed"), so a graph traced once still draws a fresh mask per step.
 /// </summary>
 public sealed class Dropout : OpDef
 {
@@ -15,6 +17,10 @@ public sealed class Dropout : OpDef
     public override OpKind Kind => OpKind.Elementwise;
     /// <inheritdoc/>
     protected override double FlopsPerElement => 0.5; // two outputs; ~1 op per element in total
+    /// <inheritdoc/>
+    public override (int Min, int Max) Arity => (1, 2);
+    /// <inheritdoc/>
+    public override bool ComputesInFloat32 => true;
 
     private static double P(Attrs attrs)
     {
@@ -29,6 +35,8 @@ public sealed class Dropout : OpDef
         CheckArity(inputs);
         P(attrs);
         if (!inputs[0].DType.IsFloating()) throw new ShapeException($"Dropout: needs a floating tensor, got {inputs[0]}");
+        if (inputs.Count == 2 && (inputs[1].DType != DType.Int64 || inputs[1].Numel != 1))
+            throw new ShapeException($"Dropout: the seed input must be an i64 scalar, got {inputs[1]}");
         return [inputs[0], inputs[0].WithDType(DType.Bool)];
     }
 
@@ -58,6 +66,7 @@ public sealed class Dropout : OpDef
     {
         double p = P(attrs);
         long seed = attrs.GetLong("seed", 0);
+        if (inputs.Count == 2) seed = (long)Mix(unchecked((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)inputs[1].AsInt64()[0]));
         var x = (float[])inputs[0].Storage;
         var y = DenseTensor.Zeros(outputTypes[0].Shape);
         var m = DenseTensor.Zeros(outputTypes[1].Shape, DType.Bool);
@@ -79,10 +88,10 @@ public sealed class Dropout : OpDef
     {
         var bld = c.B;
         var g = c.GradOutputs[0];
-        if (g is null) return [null];
+        var r = new Value?[c.Inputs.Length]; // the seed input gets no gradient
+        if (g is null) return r;
         double p = P(c.Attrs);
-        if (p == 0) return [g];
-        if (p >= 1) return [bld.ZerosLike(c.X(0))];
-        return [bld.ScaleBy(bld.Mul(g, bld.Cast(c.Outputs[1], g.DType)), 1.0 / (1.0 - p))];
+        r[0] = p == 0 ? g : p >= 1 ? bld.ZerosLike(c.X(0)) : bld.ScaleBy(bld.Mul(g, bld.Cast(c.Outputs[1], g.DType)), 1.0 / (1.0 - p));
+        return r;
     }
 }
