@@ -4,7 +4,7 @@
 torch.set_num_threads(t) is applied and, because Debian's torch routes float32 matmul to the
 system OpenBLAS (pthread build) whose pool ignores it, openblas_set_num_threads(t) as well.
 
-Usage: python3 bench/torch_gemm.py [--sizes 1024,2048,4096] [--threads 1,2] [--runs N]
+Usage: python3 bench/torch_gemm.py [--sizes 1024,2048,4096] [--threads 1,2] [--runs N] [--wait-idle]
 Prints one JSON object on stdout:
   {"torch": "<version>", "results": [{"n":..,"threads":..,"best_s":..,"median_s":..,
                                        "gflops_best":..,"gflops_median":..}, ...]}
@@ -40,6 +40,24 @@ def find_openblas():
     return None
 
 
+def _cpu_busy_ticks():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+
+def wait_idle(max_wait_s=30.0, busy_limit=0.10):
+    """On a shared machine: wait (up to max_wait_s) for a 0.3 s window with < busy_limit CPU use."""
+    t_end = time.monotonic() + max_wait_s
+    while time.monotonic() < t_end:
+        b0, t0 = _cpu_busy_ticks()
+        time.sleep(0.3)
+        b1, t1 = _cpu_busy_ticks()
+        if (b1 - b0) / max(1, t1 - t0) < busy_limit:
+            return
+
+
 def runs_for(n, requested):
     if requested > 0:
         return requested
@@ -51,6 +69,8 @@ def main():
     ap.add_argument("--sizes", default="1024,2048,4096")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=0)
+    ap.add_argument("--wait-idle", action="store_true",
+                    help="before each timed run wait for the machine to be idle (shared hosts)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     threads = [int(s) for s in args.threads.split(",") if s]
@@ -71,6 +91,9 @@ def main():
                 torch.matmul(a, b, out=c)
             times = []
             for _ in range(runs_for(n, args.runs)):
+                if args.wait_idle:
+                    wait_idle()
+                    torch.matmul(a, b, out=c)  # re-warm caches / threads after the idle wait
                 t0 = time.perf_counter()
                 torch.matmul(a, b, out=c)
                 times.append(time.perf_counter() - t0)

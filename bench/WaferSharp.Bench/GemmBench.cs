@@ -14,7 +14,8 @@ namespace WaferSharp.Bench;
 /// threads, then runs <c>bench/torch_gemm.py</c> (torch.matmul at the same sizes/thread counts) and
 /// prints both side by side with the fraction of the machine's peak.</para>
 /// Options: <c>--sizes 1024,2048,4096</c> <c>--threads 1,2</c> <c>--runs N</c> (0 = by size)
-/// <c>--no-torch</c> <c>--python /usr/bin/python3</c>.
+/// <c>--no-torch</c> <c>--python /usr/bin/python3</c> <c>--wait-idle</c> (shared machines: before every
+/// timed run wait for a quiet 0.3 s window, for both ours and torch).
 /// </summary>
 public static class GemmBench
 {
@@ -30,6 +31,7 @@ public static class GemmBench
         int[] threads = [1, 2];
         int runs = 0;
         bool torch = true;
+        bool waitIdle = false;
         string python = "/usr/bin/python3";
         for (int i = 0; i < args.Length; i++)
         {
@@ -40,9 +42,10 @@ public static class GemmBench
                 case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--no-torch": torch = false; break;
                 case "--python": python = args[++i]; break;
+                case "--wait-idle": waitIdle = true; break;
                 default:
                     Console.Error.WriteLine($"gemm: unknown option '{args[i]}'");
-                    Console.Error.WriteLine("usage: gemm [--sizes 1024,2048,4096] [--threads 1,2] [--runs N] [--no-torch] [--python PATH]");
+                    Console.Error.WriteLine("usage: gemm [--sizes 1024,2048,4096] [--threads 1,2] [--runs N] [--no-torch] [--python PATH] [--wait-idle]");
                     return 2;
             }
         }
@@ -54,7 +57,7 @@ public static class GemmBench
         Console.WriteLine($"  blocking: MR={Sgemm.MR} NR={Sgemm.NR} KC={Sgemm.KC} MC={Sgemm.MC} NC={Sgemm.NC}");
         Console.WriteLine($"  peak assumption: 32 FLOP/cycle/core (2 × 256-bit FMA pipes × 8 floats × 2) × {mhz:F0} MHz " +
                           $"('cpu MHz' in /proc/cpuinfo) = {PeakGflops(1, mhz):F1} GFLOP/s per core, {PeakGflops(cores, mhz):F1} for {cores} cores");
-        double fmaPeak = MeasureFmaPeak();
+        double fmaPeak = MeasureFmaPeak(waitIdle);
         Console.WriteLine($"  measured register-only FMA throughput on one core: {fmaPeak:F1} GFLOP/s " +
                           $"(≈ {fmaPeak / 32 * 1000:F0} MHz effective; the 'cpu MHz' figure under KVM is the nominal clock, boost is higher)");
         Console.WriteLine();
@@ -64,7 +67,7 @@ public static class GemmBench
         {
             foreach (int n in sizes)
             {
-                var r = MeasureOurs(n, t, runs);
+                var r = MeasureOurs(n, t, runs, waitIdle);
                 ours.Add(r);
                 Console.WriteLine($"  ours  n={n,5} threads={t}: best {r.BestS * 1e3,9:F2} ms {r.GflopsBest,7:F1} GFLOP/s   median {r.MedianS * 1e3,9:F2} ms {r.GflopsMedian,7:F1} GFLOP/s  ({r.Runs} runs)");
             }
@@ -75,7 +78,7 @@ public static class GemmBench
         if (torch)
         {
             Console.WriteLine();
-            (theirs, torchInfo) = RunTorch(python, sizes, threads, runs);
+            (theirs, torchInfo) = RunTorch(python, sizes, threads, runs, waitIdle);
         }
 
         Console.WriteLine();
@@ -107,7 +110,7 @@ public static class GemmBench
 
     private static int DefaultRuns(int n) => n <= 1024 ? 15 : n <= 2048 ? 7 : 4;
 
-    private static Result MeasureOurs(int n, int threads, int runs)
+    private static Result MeasureOurs(int n, int threads, int runs, bool waitIdle)
     {
         if (runs <= 0) runs = DefaultRuns(n);
         var rng = new Random(42);
@@ -128,6 +131,11 @@ public static class GemmBench
         var times = new double[runs];
         for (int r = 0; r < runs; r++)
         {
+            if (waitIdle)
+            {
+                WaitIdle();
+                Sgemm.Multiply(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n, threads); // re-warm after the pause
+            }
             long t0 = Stopwatch.GetTimestamp();
             Sgemm.Multiply(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n, threads);
             times[r] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
@@ -136,7 +144,7 @@ public static class GemmBench
         return new Result(n, threads, runs, times[0], times[runs / 2]);
     }
 
-    private static (List<Result>?, string) RunTorch(string python, int[] sizes, int[] threads, int runs)
+    private static (List<Result>?, string) RunTorch(string python, int[] sizes, int[] threads, int runs, bool waitIdle)
     {
         string? script = FindScript();
         if (script is null)
@@ -154,6 +162,7 @@ public static class GemmBench
         psi.ArgumentList.Add("--sizes"); psi.ArgumentList.Add(string.Join(',', sizes));
         psi.ArgumentList.Add("--threads"); psi.ArgumentList.Add(string.Join(',', threads));
         if (runs > 0) { psi.ArgumentList.Add("--runs"); psi.ArgumentList.Add(runs.ToString(CultureInfo.InvariantCulture)); }
+        if (waitIdle) psi.ArgumentList.Add("--wait-idle");
 
         // The peer must run OpenBLAS with its own CPU detection: drop overrides in the child only.
         var removed = new List<string>();
@@ -205,6 +214,33 @@ public static class GemmBench
         return null;
     }
 
+    /// <summary>
+    /// Shared machines: wait (at most 30 s) for a 0.3 s window in which the CPUs are &lt; 10 % busy,
+    /// judged from /proc/stat. Same policy as <c>torch_gemm.py --wait-idle</c>.
+    /// </summary>
+    private static void WaitIdle()
+    {
+        static (long Busy, long Total) Read()
+        {
+            var f = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                .Skip(1).Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+            long total = f.Sum();
+            return (total - f[3] - f[4], total);
+        }
+        try
+        {
+            var sw = Stopwatch.StartNew();
+            while (sw.Elapsed.TotalSeconds < 30)
+            {
+                var a = Read();
+                Thread.Sleep(300);
+                var b = Read();
+                if ((double)(b.Busy - a.Busy) / Math.Max(1, b.Total - a.Total) < 0.10) return;
+            }
+        }
+        catch (IOException) { }
+    }
+
     private static double ReadCpuMhz()
     {
         try
@@ -234,14 +270,15 @@ public static class GemmBench
         return "unknown CPU";
     }
 
-    /// <summary>Register-only FMA throughput on the calling thread (12 independent chains), best of 5.</summary>
-    private static double MeasureFmaPeak()
+    /// <summary>Register-only FMA throughput on the calling thread (12 independent chains), best of 7.</summary>
+    private static double MeasureFmaPeak(bool waitIdle)
     {
         if (!Fma.IsSupported) return double.NaN;
         const long iters = 20_000_000;
         double best = 0;
-        for (int rep = 0; rep < 5; rep++)
+        for (int rep = 0; rep < 7; rep++)
         {
+            if (waitIdle) WaitIdle();
             long t0 = Stopwatch.GetTimestamp();
             float sink = FmaLoop(iters);
             double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;

@@ -9,6 +9,8 @@ switch (which)
         return GemmBench.Run(rest);
     case "train-step":
         return TrainStepBench.Run(rest);
+    case "train-step-profile":
+        return TrainStepProfile.Run(rest);
     default:
         Console.Error.WriteLine("usage: WaferSharp.Bench <benchmark> [options]");
         Console.Error.WriteLine("  gemm   float32 GEMM vs torch.matmul (see GemmBench.cs for options)");

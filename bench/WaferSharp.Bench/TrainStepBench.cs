@@ -69,3 +69,36 @@ public static class TrainStepBench
         return JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement.Clone();
     }
 }
+
+/// <summary>Per-op time breakdown of the traced MLP step on the CPU executor (for finding hot spots).</summary>
+public static class TrainStepProfile
+{
+    private sealed class Mlp(int d, int h) : Module
+    {
+        private readonly Sequential layers = new(new Linear(d, h), new GELU(), new Linear(h, d));
+        public override Tensor Forward(Tensor x) => layers.Forward(x);
+    }
+
+    /// <summary>Runs 10 steps and prints time per op name.</summary>
+    public static int Run(string[] args)
+    {
+        var model = new Mlp(1024, 2048);
+        var opt = new AdamW(model.Parameters());
+        var x = DenseTensor.Zeros(256, 1024); var y = DenseTensor.Zeros(256, 1024);
+        var step = TrainStep.Build(model, opt, (m, a, b) => F.MseLoss(m.Forward(a), b), new(DType.Float32, x.Shape), new(DType.Float32, y.Shape));
+        var exec = new WaferSharp.Graph.Execution.CpuExecutor(step.Graph);
+        var byOp = new Dictionary<string, double>();
+        var sw = Stopwatch.StartNew();
+        exec.AfterNode = (n, _) => { byOp[n.Op.Name + (n.Attrs.Has("trans_a") || n.Attrs.Has("trans_b") ? n.Attrs.ToString() : "")] = byOp.GetValueOrDefault(n.Op.Name + (n.Attrs.Has("trans_a") || n.Attrs.Has("trans_b") ? n.Attrs.ToString() : "")) + sw.Elapsed.TotalMilliseconds; sw.Restart(); };
+        var total = Stopwatch.StartNew();
+        for (int i = 0; i < 13; i++)
+        {
+            if (i == 3) { byOp.Clear(); total.Restart(); }
+            sw.Restart();
+            var r = exec.Run(step.Feeds(opt, new Batch(x, y), i, opt.ScalarValues(i + 1, 1e-3)));
+        }
+        Console.WriteLine($"total per step {total.Elapsed.TotalMilliseconds / 10:F1} ms");
+        foreach (var (k, v) in byOp.OrderByDescending(kv => kv.Value)) Console.WriteLine($"{k,-40} {v / 10,8:F2} ms");
+        return 0;
+    }
+}

@@ -65,6 +65,14 @@ public abstract class OpDef
     public abstract DenseTensor[] Execute(IReadOnlyList<DenseTensor> inputs, Attrs attrs, TensorType[] outputTypes);
 
     /// <summary>
+    /// Like <see cref="Execute"/>, but inputs flagged in <paramref name="donated"/> are dead after this op, so
+    /// the kernel may overwrite them and return them as outputs (the optimizer update does, to avoid a second
+    /// copy of every parameter and moment). The default ignores the offer.
+    /// </summary>
+    public virtual DenseTensor[] ExecuteDonated(IReadOnlyList<DenseTensor> inputs, bool[] donated, Attrs attrs, TensorType[] outputTypes) =>
+        Execute(inputs, attrs, outputTypes);
+
+    /// <summary>
     /// Gradient rule: given the upstream gradients of the outputs (null where none flows), emit graph ops that
     /// compute the gradient of each input (null where the input is not differentiable).
     /// </summary>

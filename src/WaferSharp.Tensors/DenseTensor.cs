@@ -53,6 +53,26 @@ public sealed class DenseTensor
 
     /// <summary>A zero-filled tensor.</summary>
     public static DenseTensor Zeros(Shape shape, DType dtype = DType.Float32) => new(dtype, shape, Allocate(dtype, shape.Numel));
+    /// <summary>
+    /// A tensor whose contents are garbage, for kernels that overwrite every element: skips the zero-fill,
+    /// which matters for the large per-step buffers of training.
+    /// </summary>
+    public static DenseTensor Uninitialized(Shape shape, DType dtype = DType.Float32)
+    {
+        long n = shape.Numel;
+        if (n > Array.MaxLength) return Zeros(shape, dtype); // throws the clear size error
+        int c = (int)n;
+        Array a = dtype switch
+        {
+            DType.Float32 => GC.AllocateUninitializedArray<float>(c),
+            DType.BFloat16 or DType.Float16 => GC.AllocateUninitializedArray<ushort>(c),
+            DType.Int64 => GC.AllocateUninitializedArray<long>(c),
+            DType.Int32 => GC.AllocateUninitializedArray<int>(c),
+            _ => new bool[c],
+        };
+        return new DenseTensor(dtype, shape, a);
+    }
+
     /// <summary>A zero-filled float32 tensor.</summary>
     public static DenseTensor Zeros(params int[] dims) => Zeros(new Shape(dims));
     /// <summary>A float32 tensor filled with <paramref name="value"/>.</summary>

@@ -24,7 +24,8 @@ public interface IGraphRunner
 /// <summary>The CPU reference device: the graph interpreter with the ops' reference kernels.</summary>
 public sealed class CpuRunner(Graph.Graph graph) : IGraphRunner
 {
-    private readonly CpuExecutor _exec = new(graph);
+    // Parameters and optimizer state are updated in place by the fused optimizer ops.
+    private readonly CpuExecutor _exec = new(graph) { DonatePersistentInputs = true };
     /// <inheritdoc/>
     public string Device => "cpu";
     /// <inheritdoc/>

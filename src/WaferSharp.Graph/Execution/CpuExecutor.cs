@@ -11,6 +11,7 @@ public sealed class CpuExecutor
     private readonly Graph _graph;
     private readonly int[][] _freeAfter; // value ids whose last use is node i
     private readonly TensorType[][] _outTypes;
+    private readonly bool[]?[] _donatable; // per node: which inputs die there (intermediates, or persistent values)
 
     /// <summary>Plans execution of <paramref name="graph"/>.</summary>
     public CpuExecutor(Graph graph)
@@ -26,7 +27,33 @@ public sealed class CpuExecutor
         foreach (var (id, i) in last) if (!keep.Contains(id)) free[i].Add(id);
         _freeAfter = free.Select(l => l.ToArray()).ToArray();
         _outTypes = graph.NodeList.Select(n => n.Outputs.Select(o => o.Type).ToArray()).ToArray();
+        // A value can be handed to its last user for reuse when nothing reads it afterwards: not an output,
+        // not an update's new value, and (for parameters/state) only when the caller opts in.
+        var lastUse = new Dictionary<Value, int>();
+        for (int i = 0; i < graph.NodeList.Count; i++)
+            foreach (var v in graph.NodeList[i].Inputs) lastUse[v] = i;
+        var outVals = new HashSet<Value>(graph.OutputList.Select(o => o.Value).Concat(graph.UpdateList.Select(u => u.NewValue)));
+        _donatable = new bool[]?[graph.NodeList.Count];
+        for (int i = 0; i < graph.NodeList.Count; i++)
+        {
+            var n = graph.NodeList[i];
+            bool[]? d = null;
+            for (int k = 0; k < n.Inputs.Length; k++)
+            {
+                var v = n.Inputs[k];
+                if (lastUse[v] != i || outVals.Contains(v) || Array.IndexOf(n.Inputs, v) != k) continue;
+                if (v.Kind is ValueKind.Node or ValueKind.Parameter or ValueKind.State) (d ??= new bool[n.Inputs.Length])[k] = true;
+            }
+            _donatable[i] = d;
+        }
     }
+
+    /// <summary>
+    /// Lets the last reader of a parameter or state value overwrite it in place (the optimizer update). The
+    /// fed arrays then come back as the updated values. Off by default: callers that keep the fed arrays
+    /// (to compare before and after) must not enable it.
+    /// </summary>
+    public bool DonatePersistentInputs { get; set; }
 
     /// <summary>The graph this executor runs.</summary>
     public Graph Graph => _graph;
@@ -57,7 +84,13 @@ public sealed class CpuExecutor
             var ins = new DenseTensor[n.Inputs.Length];
             for (int k = 0; k < ins.Length; k++) ins[k] = env[n.Inputs[k].Id] ?? throw new InvalidOperationException($"{n} input {k} was freed or never computed");
             DenseTensor[] outs;
-            try { outs = KernelInvoker.Run(n.Op, ins, n.Attrs, _outTypes[i]); }
+            bool[]? donated = _donatable[i];
+            if (donated is not null && !DonatePersistentInputs)
+            {
+                donated = (bool[])donated.Clone();
+                for (int k = 0; k < donated.Length; k++) if (n.Inputs[k].Kind != ValueKind.Node) donated[k] = false;
+            }
+            try { outs = KernelInvoker.Run(n.Op, ins, n.Attrs, _outTypes[i], donated); }
             catch (Exception e) when (e is not OutOfMemoryException && n.Scope is not null && !e.Message.StartsWith("in ", StringComparison.Ordinal))
             { throw new InvalidOperationException($"in {n.Scope} ({n.Op.Name}): {e.Message}", e); }
             for (int k = 0; k < outs.Length; k++) env[n.Outputs[k].Id] = outs[k];

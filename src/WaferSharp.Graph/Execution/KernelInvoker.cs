@@ -13,7 +13,7 @@ public static class KernelInvoker
     }
 
     /// <summary>Runs the kernel for known output types.</summary>
-    public static DenseTensor[] Run(OpDef op, IReadOnlyList<DenseTensor> inputs, Attrs attrs, TensorType[] outTypes)
+    public static DenseTensor[] Run(OpDef op, IReadOnlyList<DenseTensor> inputs, Attrs attrs, TensorType[] outTypes, bool[]? donated = null)
     {
         IReadOnlyList<DenseTensor> ins = inputs;
         TensorType[] kernelTypes = outTypes;
@@ -29,7 +29,7 @@ public static class KernelInvoker
                 kernelTypes = outTypes.Select(t => t.DType is DType.BFloat16 or DType.Float16 ? t.WithDType(DType.Float32) : t).ToArray();
             }
         }
-        var outs = op.Execute(ins, attrs, kernelTypes);
+        var outs = donated is not null && !lowPrecision ? op.ExecuteDonated(ins, donated, attrs, kernelTypes) : op.Execute(ins, attrs, kernelTypes);
         if (outs.Length != outTypes.Length) throw new InvalidOperationException($"{op.Name} kernel returned {outs.Length} outputs, rule says {outTypes.Length}");
         for (int i = 0; i < outs.Length; i++)
         {

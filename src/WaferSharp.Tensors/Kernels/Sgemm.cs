@@ -244,8 +244,11 @@ public static unsafe class Sgemm
             int ti = t / _tn, tj = t % _tn;
             (int i0, int i1) = Range(_p.M, _tm, ti, MR);
             (int j0, int j1) = Range(_p.N, _tn, tj, NR);
+            long ts0 = System.Diagnostics.Stopwatch.GetTimestamp();
             if (i0 < i1 && j0 < j1) Blocked(in _p, i0, i1, j0, j1);
+            if (Trace != null) { Trace[t * 2] = ts0; Trace[t * 2 + 1] = System.Diagnostics.Stopwatch.GetTimestamp(); }
         }
+        internal static long[]? Trace;
 
         private static (int, int) Range(int len, int parts, int idx, int align)
         {
@@ -305,6 +308,7 @@ public static unsafe class Sgemm
     }
 
     /// <summary>Plain loops for tiny problems (no packing).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Direct(in Problem p, int i0, int i1, int j0, int j1)
     {
         float* a = p.PA, b = p.PB, c = p.PC;
@@ -330,6 +334,7 @@ public static unsafe class Sgemm
     }
 
     /// <summary>m == 1 or n == 1: matrix-vector product with vectorised dot / axpy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemv(in Problem p)
     {
         float* a = p.PA, b = p.PB, c = p.PC;
@@ -441,6 +446,7 @@ public static unsafe class Sgemm
     }
 
     /// <summary>Single-threaded GEMM on the sub-rectangle C[i0..i1, j0..j1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Blocked(in Problem p, int i0, int i1, int j0, int j1)
     {
         int k = p.K;
@@ -473,6 +479,7 @@ public static unsafe class Sgemm
     }
 
     /// <summary>Macro-kernel: walks the packed A block (mc×kc) and B block (kc×nc) in register tiles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Macro(int mc, int nc, int kc, float alpha, float beta, float* pa, float* pb,
         float* c, nint ldc, bool fma)
     {
@@ -513,6 +520,7 @@ public static unsafe class Sgemm
     /// Packs op(A)[ic..ic+mc, pc..pc+kc) into MR-row micro-panels: panel r holds, for each l in
     /// [0,kc), the MR values op(A)[ic+r*MR+0..MR, pc+l] contiguously; rows past mc are zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(in Problem p, int ic, int mc, int pc, int kc, float* dst)
     {
         nint lda = p.Lda;
@@ -623,6 +631,7 @@ public static unsafe class Sgemm
     /// Packs op(B)[pc..pc+kc, jc..jc+nc) into NR-column micro-panels: panel j holds, for each l in
     /// [0,kc), the NR values op(B)[pc+l, jc+j*NR+0..NR) contiguously; columns past nc are zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(in Problem p, int pc, int kc, int jc, int nc, float* dst)
     {
         nint ldb = p.Ldb;
@@ -792,6 +801,7 @@ public static unsafe class Sgemm
     }
 
     /// <summary>Portable micro-kernel (Vector128, hardware-accelerated on SSE and NEON); same contract as the FMA kernel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KernelPortable(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
     {
         // 6 rows × 4 Vector128 = 24 accumulators, kept in a stack array (the JIT cannot hold them all).

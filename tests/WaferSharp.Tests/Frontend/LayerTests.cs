@@ -70,7 +70,7 @@ public class LayerTests
     {
         var a = new Linear(4, 3);
         var s = new Sequential(a, a);
-        Assert.Single(s.NamedParameters().Where(p => p.Name.EndsWith("weight")));
+        Assert.Single(s.NamedParameters(), p => p.Name.EndsWith("weight"));
         Assert.Equal(15, s.ParameterCount());
     }
 
@@ -162,6 +162,27 @@ public class LayerTests
         Assert.NotEqual(e1, b.Forward(x).ToArray());
     }
 
+    [Fact]
+    public void TracedDropoutFollowsTheMode()
+    {
+        var b = new Block(16, 4, dropout: 0.1);
+        global::WaferSharp.Graph.Graph Trace()
+        {
+            using var tr = new Tracer(Tracer.NamesOf(b));
+            var y = b.Forward(tr.Input("x", new TensorType(DType.Float32, new Shape(2, 5, 16))));
+            var loss = F.Sum(y);
+            Autodiff.Grad(tr.Builder, tr.ValueOf(loss), tr.ParameterValues.Values.ToList());
+            return tr.Graph;
+        }
+        var train = Trace();
+        Assert.Equal(3, train.Nodes.Count(n => n.Op.Name == "Dropout")); // attention probs, attention out, MLP out
+        Assert.NotNull(train.Find("rng_seed"));
+        b.Eval();
+        var eval = Trace();
+        Assert.DoesNotContain(eval.Nodes, n => n.Op.Name == "Dropout");
+        Assert.Null(eval.Find("rng_seed"));
+    }
+
     // ---------------- shape errors ----------------
 
     [Fact]
@@ -242,7 +263,7 @@ public class LayerTests
         var y1 = layer(x1).ToArray();
         var y2 = layer(new Tensor(d2)).ToArray();
         for (int i = 0; i < 4 * 16; i++) Assert.Equal(y1[i], y2[i], 5);
-        Assert.True(Enumerable.Range(4 * 16, 32).Any(i => Math.Abs(y1[i] - y2[i]) > 1e-4));
+        Assert.Contains(Enumerable.Range(4 * 16, 32), i => Math.Abs(y1[i] - y2[i]) > 1e-4);
     }
 
     /// <summary>MultiheadAttention against a plain-loop reference (torch semantics: q/k/v rows of in_proj, scale 1/√D).</summary>

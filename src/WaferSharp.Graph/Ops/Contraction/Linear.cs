@@ -36,7 +36,7 @@ public sealed class Linear : OpDef
         var (x, w) = (inputs[0], inputs[1]);
         int inF = w.Shape[1], outF = w.Shape[0];
         int rows = inF == 0 ? (int)x.Shape.Prod(0, x.Rank - 1) : x.Length / inF;
-        var y = DenseTensor.Zeros(outputTypes[0].Shape);
+        var y = inF == 0 ? DenseTensor.Zeros(outputTypes[0].Shape) : DenseTensor.Uninitialized(outputTypes[0].Shape);
         Sgemm.Multiply(false, true, rows, outF, inF, 1f, x.AsFloat(), inF, w.AsFloat(), inF, 0f, y.AsFloat(), outF);
         if (inputs.Count == 3)
         {

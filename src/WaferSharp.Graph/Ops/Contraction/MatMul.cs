@@ -53,7 +53,7 @@ public sealed class MatMul : OpDef
     {
         var (a, b) = (inputs[0], inputs[1]);
         var p = Resolve(new TensorType(a.DType, a.Shape), new TensorType(b.DType, b.Shape), attrs);
-        var o = DenseTensor.Zeros(outputTypes[0].Shape);
+        var o = p.K == 0 ? DenseTensor.Zeros(outputTypes[0].Shape) : DenseTensor.Uninitialized(outputTypes[0].Shape);
         int nb = (int)p.Batch.Numel;
         var aBatch = a.Rank <= 2 ? Shape.Scalar : new Shape(a.Shape.Dims[..^2].ToArray());
         var bBatch = b.Rank <= 2 ? Shape.Scalar : new Shape(b.Shape.Dims[..^2].ToArray());

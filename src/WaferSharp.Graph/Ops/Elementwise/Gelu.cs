@@ -44,11 +44,7 @@ public sealed class Gelu : OpDef
         var d = (float[])o.Storage;
         ParallelChunks.For(d.Length, (s, n) =>
         {
-            var xs = x.AsSpan(s, n); var ds = d.AsSpan(s, n);
-            if (tanh)
-                for (int i = 0; i < ds.Length; i++) { double v = xs[i]; ds[i] = (float)(0.5 * v * (1 + Math.Tanh(Beta * (v + Kappa * v * v * v)))); }
-            else
-                for (int i = 0; i < ds.Length; i++) { double v = xs[i]; ds[i] = (float)(0.5 * v * (1 + ErfFunction.Erf(v * SqrtHalf))); }
+            GeluKernels.Forward(x.AsSpan(s, n), d.AsSpan(s, n), tanh);
         });
         return [o];
     }

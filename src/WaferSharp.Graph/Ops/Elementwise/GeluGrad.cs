@@ -25,25 +25,6 @@ public sealed class GeluGrad : UnaryGradOp
     /// <inheritdoc/>
     protected override void Compute(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d, Attrs attrs)
     {
-        if (Gelu.IsTanh(attrs))
-        {
-            for (int i = 0; i < d.Length; i++)
-            {
-                double v = x[i], v2 = v * v;
-                double t = Math.Tanh(Gelu.Beta * (v + Gelu.Kappa * v2 * v));
-                double dy = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * Gelu.Beta * (1 + 3 * Gelu.Kappa * v2);
-                d[i] = (float)(g[i] * dy);
-            }
-        }
-        else
-        {
-            for (int i = 0; i < d.Length; i++)
-            {
-                double v = x[i];
-                double cdf = 0.5 * (1 + ErfFunction.Erf(v * Gelu.SqrtHalf));
-                double pdf = Math.Exp(-0.5 * v * v) * InvSqrt2Pi;
-                d[i] = (float)(g[i] * (cdf + v * pdf));
-            }
-        }
+        GeluKernels.Backward(x, g, d, Gelu.IsTanh(attrs));
     }
 }

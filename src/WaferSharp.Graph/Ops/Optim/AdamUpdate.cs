@@ -32,14 +32,20 @@ public sealed class AdamUpdate : OpDef
     }
 
     /// <inheritdoc/>
-    public override DenseTensor[] Execute(IReadOnlyList<DenseTensor> inputs, Attrs attrs, TensorType[] outputTypes)
+    public override DenseTensor[] Execute(IReadOnlyList<DenseTensor> inputs, Attrs attrs, TensorType[] outputTypes) =>
+        ExecuteDonated(inputs, [false, false, false, false], attrs, outputTypes);
+
+    /// <summary>Updates p, m, v in place when they are donated (each element is read before it is written).</summary>
+    public override DenseTensor[] ExecuteDonated(IReadOnlyList<DenseTensor> inputs, bool[] donated, Attrs attrs, TensorType[] outputTypes)
     {
         var p = inputs[0].AsFloat(); var g = inputs[1].AsFloat(); var m = inputs[2].AsFloat(); var v = inputs[3].AsFloat();
         float decay = inputs[4].AsFloat()[0], stepSize = inputs[5].AsFloat()[0], bc2 = inputs[6].AsFloat()[0];
         float b1 = attrs.GetFloat("beta1"), b2 = attrs.GetFloat("beta2"), eps = attrs.GetFloat("eps"), l2 = attrs.GetFloat("l2", 0);
         float c1 = (float)(1 - attrs.GetDouble("beta1")), c2 = (float)(1 - attrs.GetDouble("beta2"));
         var shape = outputTypes[0].Shape;
-        var np = DenseTensor.Zeros(shape); var nm = DenseTensor.Zeros(shape); var nv = DenseTensor.Zeros(shape);
+        var np = donated[0] ? inputs[0] : DenseTensor.Uninitialized(shape);
+        var nm = donated.Length > 2 && donated[2] ? inputs[2] : DenseTensor.Uninitialized(shape);
+        var nv = donated.Length > 3 && donated[3] ? inputs[3] : DenseTensor.Uninitialized(shape);
         var po = np.AsFloat(); var mo = nm.AsFloat(); var vo = nv.AsFloat();
         int n = p.Length;
         const int chunk = 1 << 16;
