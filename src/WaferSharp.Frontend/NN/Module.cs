@@ -14,8 +14,22 @@ public abstract class Module
     private List<(string Name, object Item)>? _members;
     private readonly List<(string Name, object Item)> _registered = new();
 
-    /// <summary>Full dotted path from the root model (e.g. "h.3.attn"), set when the parent enumerates it; "" at the root.</summary>
-    public string Path { get; private set; } = "";
+    private Module? _parent;
+    private string _name = "";
+
+    /// <summary>
+    /// Links child modules that field initializers already created (C# runs them before this constructor),
+    /// so error messages can name a layer by its path even before anything enumerated the model.
+    /// </summary>
+    protected Module()
+    {
+        for (var t = GetType(); t is not null && t != typeof(Module); t = t.BaseType)
+            foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+                if (f.GetValue(this) is Module m && m._parent is null && !ReferenceEquals(m, this)) { m._parent = this; m._name = FieldName(f.Name); }
+    }
+
+    /// <summary>Full dotted path from the root model (e.g. "h.3.attn"); "" at the root.</summary>
+    public string Path => _parent is null ? "" : _parent.Path.Length == 0 ? _name : _parent.Path + "." + _name;
 
     /// <summary>True in training mode (dropout active).</summary>
     public bool IsTraining { get; private set; } = true;
@@ -42,7 +56,9 @@ public abstract class Module
     /// <summary>Registers a child module under a name (returns it, for field initializers).</summary>
     protected T RegisterModule<T>(string name, T module) where T : Module
     {
-        _registered.Add((name, module)); _members = null; return module;
+        _registered.Add((name, module)); _members = null;
+        if (!ReferenceEquals(module, this)) { module._parent = this; module._name = name; }
+        return module;
     }
 
     /// <summary>Registers a parameter under a name (returns it).</summary>
@@ -78,16 +94,9 @@ public abstract class Module
             }
         }
         _members = list;
-        foreach (var (n, item) in list) if (item is Module m) m.SetPath(Path.Length == 0 ? n : Path + "." + n);
+        foreach (var (n, item) in list)
+            if (item is Module m && (m._parent is null || ReferenceEquals(m._parent, this))) { m._parent = this; m._name = n; }
         return list;
-    }
-
-    private void SetPath(string path)
-    {
-        if (Path == path) return;
-        Path = path;
-        if (_members is null) return;
-        foreach (var (n, item) in _members) if (item is Module m) m.SetPath(path + "." + n);
     }
 
     private static string FieldName(string f)
