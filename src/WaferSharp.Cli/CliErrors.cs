@@ -3,13 +3,14 @@ using System.CommandLine;
 namespace WaferSharp.Cli;
 
 /// <summary>
-/// Runs the parsed command and turns user errors into one line on stderr and exit code 1 (2 for
-/// unsupported input), never a stack trace. Internal errors keep their trace.
+/// Runs the parsed command. Exit codes: 0 ok, 2 user error (bad input, unsupported operator, model too large —
+/// one line on stderr naming the thing and the fix, never a stack trace), 1 internal error (a bug: the
+/// message and its stack trace, so it can be reported).
 /// </summary>
 public static class CliErrors
 {
     /// <summary>Thrown by commands for a user-facing error with a chosen exit code.</summary>
-    public sealed class UserError(string message, int exitCode = 1) : Exception(message)
+    public sealed class UserError(string message, int exitCode = 2) : Exception(message)
     {
         /// <summary>Process exit code.</summary>
         public int ExitCode { get; } = exitCode;
@@ -26,7 +27,11 @@ public static class CliErrors
         catch (Exception e)
         {
             var (msg, code) = Classify(e);
-            if (msg is null) throw;
+            if (msg is null)
+            {
+                Console.Error.WriteLine($"internal error: {e}");
+                return 1;
+            }
             Console.Error.WriteLine($"error: {msg}");
             return code;
         }
@@ -38,13 +43,13 @@ public static class CliErrors
         UserError u => (u.Message, u.ExitCode),
         NotSupportedException n => (n.Message, 2),
         FileNotFoundException f => ($"file not found: {f.FileName ?? f.Message}", 1),
-        DirectoryNotFoundException d => (d.Message, 1),
-        InvalidDataException d => (d.Message, 1),
-        KeyNotFoundException k => (k.Message.Trim('\''), 1),
-        ArgumentException a => (a.Message, 1),
-        InvalidOperationException i => (i.Message, 1),
-        IOException io => (io.Message, 1),
-        UnauthorizedAccessException u => (u.Message, 1),
-        _ => (null, 70),
+        DirectoryNotFoundException d => (d.Message, 2),
+        InvalidDataException d => (d.Message, 2),
+        KeyNotFoundException k => (k.Message.Trim('\''), 2),
+        ArgumentException a => (a.Message, 2),
+        InvalidOperationException i => (i.Message, 2),
+        IOException io => (io.Message, 2),
+        UnauthorizedAccessException u => (u.Message, 2),
+        _ => (null, 1),
     };
 }

