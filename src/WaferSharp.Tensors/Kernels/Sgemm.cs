@@ -31,12 +31,15 @@ public static unsafe class Sgemm
     public const int NR = 16;
 
     // Cache blocking, chosen for Zen 3 (L1d 32 KB, L2 512 KB per core, L3 32 MB shared):
-    //   KC×NR  B micro-panel = 256*16*4 = 16 KB  -> stays in L1 while the ir loop walks the A block
-    //   MC×KC  A block       = 144*256*4 = 144 KB -> stays in L2 while the jr loop walks the B block
-    //   KC×NC  B block       = 256*4080*4 ≈ 4 MB  -> L3
+    //   KC×NR  B micro-panel = 384*16*4 = 24 KB  -> stays in L1 while the ir loop walks the A block
+    //   MC×KC  A block       = 96*384*4  = 144 KB -> stays in L2 while the jr loop walks the B block
+    //   KC×NC  B block       = 384*4080*4 ≈ 6 MB  -> L3
+    // Measured on the 2-core EPYC (n = 2048/4096, one thread): KC = 384..512 beats BLIS's 256 by
+    // ~5-10 % because every KC pass streams all of C (too big for L3 at n ≥ 2048) in and out once;
+    // KC ≥ 768 starts to lose (B micro-panel no longer fits L1).
     // Internal (not const) so the benchmark can sweep them.
-    internal static int KC = 256;
-    internal static int MC = 144;
+    internal static int KC = 384;
+    internal static int MC = 96;
     internal static int NC = 4080;
 
     /// <summary>Below this m·n·k a plain triple loop is faster than packing.</summary>
@@ -244,11 +247,8 @@ public static unsafe class Sgemm
             int ti = t / _tn, tj = t % _tn;
             (int i0, int i1) = Range(_p.M, _tm, ti, MR);
             (int j0, int j1) = Range(_p.N, _tn, tj, NR);
-            long ts0 = System.Diagnostics.Stopwatch.GetTimestamp();
             if (i0 < i1 && j0 < j1) Blocked(in _p, i0, i1, j0, j1);
-            if (Trace != null) { Trace[t * 2] = ts0; Trace[t * 2 + 1] = System.Diagnostics.Stopwatch.GetTimestamp(); }
         }
-        internal static long[]? Trace;
 
         private static (int, int) Range(int len, int parts, int idx, int align)
         {
