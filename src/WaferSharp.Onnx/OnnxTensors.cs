@@ -178,6 +178,17 @@ public static class OnnxTensors
         return buf;
     }
 
+    /// <summary>Moves external data into <c>raw_data</c> (so a copy of the model can live in another folder).</summary>
+    public static void Inline(TensorProto t, string what, string? baseDir)
+    {
+        if (t.DataLocation != 1) return;
+        var shape = ShapeOf(t, what);
+        var raw = ReadExternal(t, what, baseDir, shape.Numel * RawSize(t.DataType));
+        t.ExternalData.Clear();
+        t.DataLocation = 0;
+        t.RawData = ByteString.CopyFrom(raw);
+    }
+
     /// <summary>Encodes a tensor as <c>raw_data</c> (little-endian), in place of whatever data it held.</summary>
     public static void Write(DenseTensor data, TensorProto t)
     {

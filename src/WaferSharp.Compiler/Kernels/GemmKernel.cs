@@ -1,0 +1,99 @@
+namespace WaferSharp.Compiler.Kernels;
+
+/// <summary>
+/// Matrix multiply on a grid: C tiles of ⌈M/h⌉ × ⌈N/w⌉ per PE, K in P = max(w, h) panels. Two algorithms, the
+/// faster is picked:
+/// <list type="bullet">
+/// <item>SUMMA (weight-stationary multicast): per step the owning column multicasts its A panel along rows and the
+/// owning row its B panel down columns; step = max(compute, panel words) + β (the new root re-injects);
+/// total = P·step + α·(w + h) (broadcast fill) + launch.</item>
+/// <item>MeshGEMM (Cannon with the INTERLEAVE ring, every shift ≤ 2 hops): step = max(compute, tile words + 2α);
+/// alignment = ⌈P/2⌉ shifts; total = P·step + ⌈P/2⌉·(tile words + 2α) + launch.</item>
+/// </list>
+/// compute per step = ⌈Mt·Nt·Kt / S⌉ + step overhead. Independent problems (batched, B not shared) run on
+/// sub-grids in rounds.
+/// </summary>
+public sealed class GemmKernel : MeshKernel
+{
+    /// <inheritdoc/>
+    public override string Name => "Gemm";
+    /// <inheritdoc/>
+    public override int MaxColors => 6;
+
+    /// <inheritdoc/>
+    public override KernelCost Raw(in KernelWork work, int gw, int gh, CostParams p)
+    {
+        if (work.SharedB || work.Batch <= 1)
+            return Single(Math.Max(1, work.Batch) * work.M, work.N, work.K, gw, gh, p);
+        return Batched(work.Batch, gw, gh, p, (bw, bh) => Single(work.M, work.N, work.K, bw, bh, p));
+    }
+
+    /// <summary>Runs <paramref name="problems"/> independent problems on sub-grids of a gw × gh grid, in rounds.</summary>
+    internal static KernelCost Batched(long problems, int gw, int gh, CostParams p, Func<int, int, KernelCost> single)
+    {
+        long pes = (long)gw * gh;
+        long concurrent = Math.Min(problems, pes);
+        long per = Math.Max(1, pes / concurrent);
+        int bh = (int)Math.Max(1, Math.Min(gh, (long)Math.Sqrt(per)));
+        int bw = (int)Math.Max(1, Math.Min(gw, per / bh));
+        long fit = (long)(gw / bw) * (gh / bh);
+        long rounds = Div(problems, Math.Max(1, fit));
+        var c = single(bw, bh);
+        double fixedPart = c.FixedCycles;
+        return c with
+        {
+            Cycles = rounds * (c.Cycles - fixedPart) + fixedPart + (rounds - 1) * p.StepOverheadCycles,
+            ComputeCycles = rounds * c.ComputeCycles,
+            CommCycles = rounds * c.CommCycles,
+            GridW = gw, GridH = gh,
+            Tile = $"{fit}x[{bw}x{bh}] sub-grids, {rounds} rounds; {c.Tile}",
+        };
+    }
+
+    /// <summary>One M×K · K×N product on exactly a w × h grid: the faster of SUMMA and MeshGEMM.</summary>
+    public static KernelCost Single(long m, long n, long k, int w, int h, CostParams p)
+    {
+        var s = Summa(m, n, k, w, h, p);
+        var g = MeshGemm(m, n, k, w, h, p);
+        return g.Cycles <= s.Cycles ? g : s;
+    }
+
+    private static (long Mt, long Nt, long Kt, long P) Tiles(long m, long n, long k, int w, int h)
+    {
+        long steps = Math.Max(w, h);
+        return (Div(Math.Max(1, m), h), Div(Math.Max(1, n), w), Div(Math.Max(1, k), steps), steps);
+    }
+
+    /// <summary>SUMMA-style multicast GEMM on a w × h grid.</summary>
+    public static KernelCost Summa(long m, long n, long k, int w, int h, CostParams p)
+    {
+        var (mt, nt, kt, steps) = Tiles(m, n, k, w, h);
+        double compute = Math.Ceiling((double)mt * nt * kt / p.Lanes) + p.StepOverheadCycles;
+        double words = (w > 1 || h > 1) ? p.Words(Math.Max(mt * kt, kt * nt) * (double)p.ElementBytes) : 0;
+        double relay = (w > 1 || h > 1) ? p.Beta : 0;
+        double step = Math.Max(compute, words) + relay;
+        double fill = p.Alpha * (w + h - 2);
+        double total = steps * step + fill + p.KernelOverheadCycles;
+        long kw = Div(Math.Max(1, k), w), kh = Div(Math.Max(1, k), h);
+        long sram = (mt * kw + kh * nt + mt * kt + kt * nt) * p.ElementBytes + mt * nt * 4;
+        return new KernelCost(total, steps * (compute - p.StepOverheadCycles), steps * (Math.Max(0, words - compute) + relay) + fill,
+            fill + p.KernelOverheadCycles + steps * relay, sram, "summa-multicast", w, h, 2,
+            $"Mt={mt} Nt={nt} Kt={kt} steps={steps}");
+    }
+
+    /// <summary>MeshGEMM (Cannon-style shift on an interleaved ring) on a w × h grid.</summary>
+    public static KernelCost MeshGemm(long m, long n, long k, int w, int h, CostParams p)
+    {
+        var (mt, nt, kt, steps) = Tiles(m, n, k, w, h);
+        double compute = Math.Ceiling((double)mt * nt * kt / p.Lanes) + p.StepOverheadCycles;
+        bool comm = w > 1 || h > 1;
+        double shift = comm ? p.Words(Math.Max(mt * kt, kt * nt) * (double)p.ElementBytes) + 2 * p.Alpha : 0;
+        double step = Math.Max(compute, shift);
+        long align = comm ? Div(steps, 2) : 0;
+        double total = steps * step + align * shift + p.KernelOverheadCycles;
+        long sram = 2 * (mt * kt + kt * nt) * p.ElementBytes + mt * nt * 4;
+        return new KernelCost(total, steps * (compute - p.StepOverheadCycles), steps * Math.Max(0, shift - compute) + align * shift,
+            p.KernelOverheadCycles + align * 2 * p.Alpha, sram, "meshgemm-shift", w, h, comm ? 6 : 0,
+            $"Mt={mt} Nt={nt} Kt={kt} steps={steps}");
+    }
+}

@@ -1,0 +1,59 @@
+namespace WaferSharp.Compiler.Kernels;
+
+/// <summary>
+/// The problem one kernel instance solves, in the terms its cost model needs. Contractions: <see cref="Batch"/>
+/// problems C[M×N] = A[M×K]·B[K×N] (with <see cref="SharedB"/> the B operand — a weight — is shared and the batch
+/// folds into M). Row ops (reductions, softmax, norms, embedding rows): <see cref="Rows"/> rows of
+/// <see cref="RowLength"/>. Streaming ops: <see cref="Elements"/>, <see cref="Flops"/> and bytes at the compute precision.
+/// </summary>
+public readonly record struct KernelWork
+{
+    /// <summary>Independent contraction problems (attention: batch × heads).</summary>
+    public long Batch { get; init; }
+    /// <summary>Rows of A and C.</summary>
+    public long M { get; init; }
+    /// <summary>Columns of B and C (attention: key length Tk).</summary>
+    public long N { get; init; }
+    /// <summary>Contracted dimension (attention: head width D).</summary>
+    public long K { get; init; }
+    /// <summary>True when B is the same for all problems (a weight), so the batch folds into M.</summary>
+    public bool SharedB { get; init; }
+    /// <summary>Rows of a row-wise op.</summary>
+    public long Rows { get; init; }
+    /// <summary>Length of each row.</summary>
+    public long RowLength { get; init; }
+    /// <summary>Row all-reduces per row (softmax: max and sum = 2; RMSNorm: 1).</summary>
+    public int RowReductions { get; init; }
+    /// <summary>Embedding table rows (vocabulary).</summary>
+    public long TableRows { get; init; }
+    /// <summary>Output elements of a streaming op.</summary>
+    public long Elements { get; init; }
+    /// <summary>FLOPs (from the ops' cost rules).</summary>
+    public double Flops { get; init; }
+    /// <summary>Bytes read from SRAM or streams.</summary>
+    public long BytesRead { get; init; }
+    /// <summary>Bytes written.</summary>
+    public long BytesWritten { get; init; }
+    /// <summary>Layout kernels: the op moves data across the region (a transpose) rather than copying locally.</summary>
+    public bool Transpose { get; init; }
+    /// <summary>Scatter (gradient) direction of an embedding/gather.</summary>
+    public bool Scatter { get; init; }
+}
+
+/// <summary>What a cost model predicts for one kernel on one grid.</summary>
+/// <param name="Cycles">Total cycles.</param>
+/// <param name="ComputeCycles">Cycles of arithmetic (FMAC or elementwise) on the busiest PE.</param>
+/// <param name="CommCycles">Cycles spent on the fabric that compute does not hide (hops, relays, link transfers).</param>
+/// <param name="FixedCycles">The part that does not shrink with the amount of data (launch, hops, relays): paid once per micro-batch.</param>
+/// <param name="SramBytesPerPe">Working buffers per PE (tiles, receive buffers), excluding resident weights.</param>
+/// <param name="Algorithm">The mesh algorithm chosen.</param>
+/// <param name="GridW">Width of the sub-grid used (≤ region width).</param>
+/// <param name="GridH">Height of the sub-grid used.</param>
+/// <param name="Colors">Colors the kernel uses inside its region.</param>
+/// <param name="Tile">Tiling: per-PE tile (e.g. "Mt=64 Nt=32 Kt=16").</param>
+public readonly record struct KernelCost(double Cycles, double ComputeCycles, double CommCycles, double FixedCycles,
+    long SramBytesPerPe, string Algorithm, int GridW, int GridH, int Colors, string Tile)
+{
+    /// <summary>True when arithmetic accounts for most of the time.</summary>
+    public bool ComputeBound => ComputeCycles >= CommCycles && ComputeCycles >= 0.5 * Cycles;
+}

@@ -1,0 +1,28 @@
+namespace WaferSharp.Compiler.Kernels;
+
+/// <summary>
+/// How row-wise kernels (reductions, softmax, norms) lay rows out: rows across the grid's height and each row across
+/// its width when there are at least as many rows as PE rows; otherwise rows and elements are spread over the whole
+/// grid and the row reduction spans both axes.
+/// </summary>
+internal static class RowLayout
+{
+    /// <summary>Per-PE rows and row elements, and the all-reduce cost of one value per row.</summary>
+    public static (long RowsPerPe, long ElemsPerPe, double ReduceCycles, double ReduceFixed) Of(long rows, long len, int gw, int gh, CostParams p, int elemBytes)
+    {
+        rows = Math.Max(1, rows); len = Math.Max(1, len);
+        if (rows >= gh)
+        {
+            long rp = (rows + gh - 1) / gh, lp = (len + gw - 1) / gw;
+            double red = MeshKernel.AllReduce(gw, rp * (double)elemBytes, p);
+            double fix = gw > 1 ? p.Alpha * gw + p.Beta * Math.Ceiling(Math.Sqrt(gw)) : 0;
+            return (rp, lp, red, fix);
+        }
+        // few rows: each row gets a band of ⌊gh/rows⌋ PE rows; reduce along the band's width, then its height
+        long band = gh / rows;
+        long lp2 = (len + gw * band - 1) / (gw * band);
+        double red2 = MeshKernel.AllReduce(gw, elemBytes, p) + MeshKernel.AllReduce(band, elemBytes, p);
+        double fix2 = (gw > 1 ? p.Alpha * gw + p.Beta * Math.Ceiling(Math.Sqrt(gw)) : 0) + (band > 1 ? p.Alpha * band + p.Beta * Math.Ceiling(Math.Sqrt(band)) : 0);
+        return (1, lp2, red2, fix2);
+    }
+}

@@ -1,3 +1,0 @@
-namespace WaferSharp.Hardware;
-/// <summary>Placeholder so the project builds before its first real file lands.</summary>
-internal static class ProjectMarker { }
