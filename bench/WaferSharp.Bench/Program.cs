@@ -11,9 +11,12 @@ switch (which)
         return TrainStepBench.Run(rest);
     case "train-step-profile":
         return TrainStepProfile.Run(rest);
+    case "onnx-run":
+        return OnnxRunBench.Run(rest);
     default:
         Console.Error.WriteLine("usage: WaferSharp.Bench <benchmark> [options]");
         Console.Error.WriteLine("  gemm   float32 GEMM vs torch.matmul (see GemmBench.cs for options)");
+        Console.Error.WriteLine("  onnx-run     `wafer run` forward latency of the GPT-style ONNX model vs ONNX Runtime (see OnnxRunBench.cs)");
         Console.Error.WriteLine("  train-step   one MLP training step (fwd, bwd, AdamW) vs PyTorch (see TrainStepBench.cs)");
         return which.Length == 0 ? 0 : 2;
 }

@@ -86,7 +86,7 @@ public static class TrainStepProfile
         var opt = new AdamW(model.Parameters());
         var x = DenseTensor.Zeros(256, 1024); var y = DenseTensor.Zeros(256, 1024);
         var step = TrainStep.Build(model, opt, (m, a, b) => F.MseLoss(m.Forward(a), b), new(DType.Float32, x.Shape), new(DType.Float32, y.Shape));
-        var exec = new WaferSharp.Graph.Execution.CpuExecutor(step.Graph);
+        var exec = new WaferSharp.Graph.Execution.CpuExecutor(step.Graph) { DonatePersistentInputs = true };
         var byOp = new Dictionary<string, double>();
         var sw = Stopwatch.StartNew();
         exec.AfterNode = (n, _) => { byOp[n.Op.Name + (n.Attrs.Has("trans_a") || n.Attrs.Has("trans_b") ? n.Attrs.ToString() : "")] = byOp.GetValueOrDefault(n.Op.Name + (n.Attrs.Has("trans_a") || n.Attrs.Has("trans_b") ? n.Attrs.ToString() : "")) + sw.Elapsed.TotalMilliseconds; sw.Restart(); };

@@ -29,11 +29,14 @@ public sealed record ClusterSpec
     /// <summary>NCCL bus bandwidth over InfiniBand as a fraction of the NIC rate (Calculon uses 0.9).</summary>
     public double NicEfficiency { get; init; } = 0.85;
 
-    /// <summary>Per-step latency of an NVLink collective, s (Calculon: 10 µs).</summary>
-    public double NvlinkLatency { get; init; } = 10e-6;
+    /// <summary>
+    /// Latency α of one ring step over NVSwitch, s. An 8-GPU all-reduce takes 2(n−1) = 14 steps, ≈ 20 µs for a small
+    /// message, in line with nccl-tests' small-message all-reduce times on DGX systems (Calculon charges 10 µs once per collective).
+    /// </summary>
+    public double NvlinkLatency { get; init; } = 1.5e-6;
 
-    /// <summary>Per-step latency of an InfiniBand collective, s (Calculon: 20 µs).</summary>
-    public double NicLatency { get; init; } = 20e-6;
+    /// <summary>Latency α of one ring step across the InfiniBand fat tree, s (a switch hop plus NIC and PCIe, ≈ 5 µs).</summary>
+    public double NicLatency { get; init; } = 5e-6;
 
     /// <summary>Fixed cost per kernel (launch and tail), s.</summary>
     public double KernelOverhead { get; init; } = 4e-6;

@@ -11,7 +11,13 @@ namespace WaferSharp.Gpu;
 public static class TransformerProfile
 {
     /// <summary>A GPT-style shape (learned positions, GELU MLP of 4h, tied embeddings), as in Narayanan et al. 2021.</summary>
+    /// <param name="layers">Transformer blocks.</param>
+    /// <param name="hidden">Model width.</param>
+    /// <param name="heads">Attention heads.</param>
+    /// <param name="vocab">Vocabulary size.</param>
+    /// <param name="seqLen">Training sequence length.</param>
     /// <param name="dropout">Megatron-LM's GPT runs use dropout 0.1 (its masks cost activation memory and traffic).</param>
+    /// <param name="name">Name for reports.</param>
     public static ModelProfile Gpt(int layers, int hidden, int heads, int vocab, int seqLen, bool dropout = true, string? name = null)
     {
         var cfg = new ModelConfig(name ?? $"gpt-l{layers}-h{hidden}", "gpt3", layers, hidden, heads, heads, vocab, seqLen, 4 * hidden,
@@ -62,7 +68,7 @@ public static class TransformerProfile
         // inputs (+ two dropout masks); sharded = Q, K, V, the projection input and the MLP's hidden activations;
         // quadratic = softmax output (+ dropout mask and output). For a GPT this is s·b·h·(34 + 5·a·s/h).
         double actRep = 4 * E * s * h + (drop ? 2 * s * h : 0);
-        double mlpHidden = llama ? 4 * E * s * f : 2 * E * s * f; // SwiGLU: gate, up, silu(gate), product; GELU: in, out
+        double mlpHidden = llama ? 3 * E * s * f : 2 * E * s * f; // SwiGLU: gate, up, silu(gate)·up; GELU: in, out
         double actShard = E * s * (h + 2 * kv) + E * s * h + mlpHidden;
         double actQuad = E * a * s * s + (drop ? 3 * a * s * s : 0);
 

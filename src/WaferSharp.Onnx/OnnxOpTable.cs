@@ -52,7 +52,7 @@ public static class OnnxOpTable
         ["Split"] = (Split, "→ Split"),
         ["Concat"] = (n => [n.Ctx.Op("Concat", Attrs.Of(("axis", n.Int("axis", 0))), n.Inputs.Select((v, i) => n.In(i)).ToArray())], "→ Concat"),
         ["Gather"] = (n => [n.Ctx.Op("Gather", Attrs.Of(("axis", n.Int("axis", 0))), n.In(0), n.In(1))], "→ Gather"),
-        ["Where"] = (n => [n.Ctx.Op("Where", n.In(0), n.In(1), n.In(2))], "→ Where"),
+        ["Where"] = (Where, "→ Where (a constant causal condition with −∞ → CausalMask)"),
         ["Equal"] = (n => [n.Ctx.Op("Equal", n.In(0), n.In(1))], "→ Equal"),
         ["Less"] = (n => [n.Ctx.Op("Less", n.In(0), n.In(1))], "→ Less"),
         ["LessOrEqual"] = (n => [n.Ctx.Op("LessEqual", n.In(0), n.In(1))], "→ LessEqual"),
@@ -89,8 +89,29 @@ public static class OnnxOpTable
         {
             if (FuseBias(n, a, b, 0) is { } f1) return [f1];
             if (FuseBias(n, b, a, 1) is { } f2) return [f2];
+            if (PatternFusion.IsAdditiveCausal(b, a) && Broadcasts(a, b)) return [Causal(n, a)];
+            if (PatternFusion.IsAdditiveCausal(a, b) && Broadcasts(b, a)) return [Causal(n, b)];
         }
+        if (op == "Mul" && a.DType.IsFloating() && PatternFusion.Gelu(a, b) is var (gx, approx))
+            return [n.Ctx.Op("Gelu", Attrs.Of(("approximate", approx)), gx)];
         return [n.Ctx.Op(op, a, b)];
+    }
+
+    /// <summary>True when broadcasting <paramref name="other"/> against <paramref name="x"/> keeps x's shape.</summary>
+    private static bool Broadcasts(Value x, Value other)
+    {
+        try { return WaferSharp.Tensors.Shape.Broadcast(x.Shape, other.Shape) == x.Shape; }
+        catch (ArgumentException) { return false; }
+    }
+
+    private static Value Causal(OnnxNode n, Value scores) => n.Ctx.Op("CausalMask", Attrs.Of(("fill", double.NegativeInfinity)), scores);
+
+    private static Value?[] Where(OnnxNode n)
+    {
+        Value c = n.In(0), a = n.In(1), b = n.In(2);
+        if (a.DType.IsFloating() && PatternFusion.IsNegInf(a) && PatternFusion.IsStrictUpper(c, b) && Broadcasts(b, c)) return [Causal(n, b)];
+        if (b.DType.IsFloating() && PatternFusion.IsNegInf(b) && PatternFusion.IsStrictUpper(c, a, negated: true) && Broadcasts(a, c)) return [Causal(n, a)];
+        return [n.Ctx.Op("Where", c, a, b)];
     }
 
     private static Value? FuseBias(OnnxNode n, Value product, Value bias, int productInput) =>

@@ -3,7 +3,8 @@
     /usr/bin/python3 tools/golden/make_all.py            # everything
     /usr/bin/python3 tools/golden/make_all.py --no-io    # skip make_io_fixtures.py
 
-Runs ops_cases.py (per-op cases), models.py (GPT block + MLP optimizer runs) and,
+Runs ops_cases.py (per-op cases), models.py (GPT block + MLP optimizer runs),
+onnx_models.py (ONNX exports + train curves into tests/fixtures/onnx/) and,
 if present, make_io_fixtures.py (owned separately; run as its own process). The
 output is byte-for-byte deterministic for a given torch/numpy build.
 """
@@ -17,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import models  # noqa: E402
+import onnx_models  # noqa: E402
 import ops_cases  # noqa: E402
 from common import FIXTURE_DIR  # noqa: E402
 
@@ -38,6 +40,7 @@ def main():
 
     ops_cases.main()
     models.main()
+    onnx_models.main_fixtures()  # tests/fixtures/onnx/
 
     io_script = os.path.join(HERE, "make_io_fixtures.py")
     if not args.no_io and os.path.exists(io_script):

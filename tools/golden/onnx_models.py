@@ -168,8 +168,19 @@ def train(model, x, y, loss_name, batch, lr, wd):
     return np.array(losses, dtype=np.float32)
 
 
+def distinct_norms(model, seed):
+    """Give every norm weight/bias its own values: torch.onnx.export deduplicates initializers with equal data
+    (all-ones LayerNorm weights would become one shared initializer, i.e. tied weights when training)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if p.dim() == 1 and ("ln" in n or "norm" in n):
+                p.add_(0.1 * torch.randn(p.shape, generator=g))
+
+
 def make(name, model, opset, io_x, data_x, data_y, probe, loss_name, batch, lr=1e-3, wd=0.01, seq_axis=False):
     os.makedirs(OUT_DIR, exist_ok=True)
+    distinct_norms(model, 7)
     path = os.path.join(OUT_DIR, name + ".onnx")
     export(model, io_x, path, opset, seq_axis)
     with torch.no_grad():
@@ -209,6 +220,7 @@ def main_bench(out_dir):
     torch.manual_seed(4)
     os.makedirs(out_dir, exist_ok=True)
     model = GptBlock(vocab=512, d=256, heads=8, max_t=128)
+    distinct_norms(model, 7)
     x = Rng("onnx_gpt_bench").randint(0, 512, 8, 128)
     export(model, x, os.path.join(out_dir, "gpt_bench.onnx"), 17, seq_axis=True)
     np.save(os.path.join(out_dir, "gpt_bench_x.npy"), to_np(x))

@@ -13,6 +13,7 @@ public static class Commands
         yield return RunCommand.Create();        // issue 3 (ONNX)
         yield return TrainCommand.Create();      // issue 3 (ONNX)
         yield return ExportCommand.Create();     // issue 3 (ONNX)
+        yield return OpsCommand.Create();        // issue 3 (ONNX)
         yield return CompileCommand.Create();    // issue 4 (compiler)
         yield return GpuPlanCommand.Create();    // issue 5 (GPU planner)
         yield return GpuInferCommand.Create();   // issue 5 (GPU planner)

@@ -25,7 +25,8 @@ public sealed class GemmKernel : MeshKernel
     {
         if (work.SharedB || work.Batch <= 1)
             return Single(Math.Max(1, work.Batch) * work.M, work.N, work.K, gw, gh, p);
-        return Batched(work.Batch, gw, gh, p, (bw, bh) => Single(work.M, work.N, work.K, bw, bh, p));
+        long m = work.M, n = work.N, k = work.K;
+        return Batched(work.Batch, gw, gh, p, (bw, bh) => Single(m, n, k, bw, bh, p));
     }
 
     /// <summary>Runs <paramref name="problems"/> independent problems on sub-grids of a gw × gh grid, in rounds.</summary>

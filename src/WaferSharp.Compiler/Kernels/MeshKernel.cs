@@ -32,12 +32,24 @@ public abstract class MeshKernel
         for (int i = 0; i < ladder.Length && ladder[i] <= regionW; i++)
             for (int j = 0; j < ladder.Length && ladder[j] <= regionH; j++)
             {
-                var c = Raw(work, ladder[i], ladder[j], p);
+                var c = Chunked(Raw(work, ladder[i], ladder[j], p), p);
                 if (!any || c.Cycles < best.Cycles) { best = c; any = true; }
             }
         if (_cache.Count > 200_000) _cache.Clear();
         _cache[key] = best;
         return best;
+    }
+
+    /// <summary>
+    /// Working sets above half of a PE's free SRAM are processed in chunks (e.g. output row blocks): the working set is
+    /// capped and each extra chunk pays the kernel's fixed latency again.
+    /// </summary>
+    public static KernelCost Chunked(KernelCost c, CostParams p)
+    {
+        long cap = (p.Spec.PeSramBytes - p.CodeBytesPerPe) / 2;
+        if (c.SramBytesPerPe <= cap) return c;
+        long chunks = Div(c.SramBytesPerPe, cap);
+        return c with { Cycles = c.Cycles + (chunks - 1) * c.FixedCycles, CommCycles = c.CommCycles + (chunks - 1) * c.FixedCycles, SramBytesPerPe = cap, Tile = c.Tile + $" in {chunks} chunks" };
     }
 
     /// <summary>⌈a / b⌉ for positive integers.</summary>

@@ -13,6 +13,10 @@ public class LayeringTests
         ["WaferSharp.Frontend"] = ["WaferSharp.Tensors", "WaferSharp.Graph"],
         ["WaferSharp.Training"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend"],
         ["WaferSharp.Zoo"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend"],
+        ["WaferSharp.Hardware"] = ["WaferSharp.Tensors"],
+        ["WaferSharp.Compiler"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Hardware"],
+        ["WaferSharp.Gpu"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Zoo"],
+        ["WaferSharp.Onnx"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend"],
     };
 
     [Theory]
@@ -21,6 +25,10 @@ public class LayeringTests
     [InlineData("WaferSharp.Frontend")]
     [InlineData("WaferSharp.Training")]
     [InlineData("WaferSharp.Zoo")]
+    [InlineData("WaferSharp.Hardware")]
+    [InlineData("WaferSharp.Compiler")]
+    [InlineData("WaferSharp.Gpu")]
+    [InlineData("WaferSharp.Onnx")]
     public void ReferencesOnlyLowerLayers(string assembly)
     {
         var asm = Assembly.Load(assembly);

@@ -1,0 +1,60 @@
+using WaferSharp.Graph;
+
+namespace WaferSharp.Compiler;
+
+/// <summary>
+/// Placement groups: kernels that share resident data run on one region. A kernel joins the group of every parameter
+/// it reads (so a layer's forward, input-gradient and update kernels sit with its weights), and a gradient kernel whose
+/// only consumers are optimizer updates joins them. Everything else is its own group. Groups are ordered by their
+/// first kernel (a topological order).
+/// </summary>
+public static class Grouping
+{
+    /// <summary>Group index of each task, and the groups' task lists in order.</summary>
+    public static (int[] GroupOf, List<List<int>> Groups) Build(LoweredGraph lg)
+    {
+        int n = lg.Tasks.Count;
+        var parent = new int[n];
+        for (int i = 0; i < n; i++) parent[i] = i;
+        int Find(int x) { while (parent[x] != x) x = parent[x] = parent[parent[x]]; return x; }
+        void Union(int a, int b) { a = Find(a); b = Find(b); if (a != b) parent[Math.Max(a, b)] = Math.Min(a, b); }
+
+        var owner = new Dictionary<Value, int>();
+        foreach (var t in lg.Tasks)
+            foreach (var pv in t.Params)
+                if (owner.TryGetValue(pv, out int o)) Union(o, t.Id); else owner[pv] = t.Id;
+
+        var consumers = new List<int>[n];
+        foreach (var e in lg.Edges) (consumers[e.From] ??= new List<int>()).Add(e.To);
+        for (int i = 0; i < n; i++)
+        {
+            var cs = consumers[i];
+            if (cs is null || lg.Tasks[i].Phase != Phase.Backward) continue;
+            if (cs.All(c => lg.Tasks[c].Phase == Phase.Optimizer)) foreach (int c in cs) Union(i, c);
+        }
+
+        // A backward kernel with no weights of its own joins the forward group whose activation it reads first,
+        // so gradients are computed where the stashed activations are and routes stay short.
+        var inParamGroup = new bool[n];
+        foreach (var t in lg.Tasks) if (t.Params.Count > 0 || t.Phase == Phase.Optimizer) inParamGroup[Find(t.Id)] = true;
+        var firstStash = new Dictionary<int, int>();
+        foreach (var e in lg.Edges)
+            if (lg.Tasks[e.From].Phase == Phase.Forward && lg.Tasks[e.To].Phase == Phase.Backward && !firstStash.ContainsKey(e.To))
+                firstStash[e.To] = e.From;
+        for (int i = 0; i < n; i++)
+            if (lg.Tasks[i].Phase == Phase.Backward && !inParamGroup[Find(i)] && firstStash.TryGetValue(i, out int f))
+                Union(i, f);
+
+        var groupOf = new int[n];
+        var index = new Dictionary<int, int>();
+        var groups = new List<List<int>>();
+        for (int i = 0; i < n; i++)
+        {
+            int r = Find(i);
+            if (!index.TryGetValue(r, out int gi)) { index[r] = gi = groups.Count; groups.Add(new List<int>()); }
+            groupOf[i] = gi;
+            groups[gi].Add(i);
+        }
+        return (groupOf, groups);
+    }
+}

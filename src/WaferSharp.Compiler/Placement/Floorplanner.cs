@@ -1,0 +1,84 @@
+using WaferSharp.Hardware;
+
+namespace WaferSharp.Compiler.Placement;
+
+/// <summary>
+/// Packs region rectangles onto a (possibly defective) fabric. Regions are laid in shelves of one height, in the given
+/// order, boustrophedon (left to right, then right to left on the next shelf), so consecutive regions — producers
+/// and their consumers in topological order — sit next to each other. A rectangle never covers a dead PE: the
+/// cursor skips past dead columns of the shelf.
+/// </summary>
+public static class Floorplanner
+{
+    /// <summary>
+    /// Places rectangles of the given widths and height <paramref name="shelfHeight"/> inside <paramref name="area"/>;
+    /// null when they do not fit.
+    /// </summary>
+    public static RegionRect[]? Pack(IReadOnlyList<int> widths, int shelfHeight, RegionRect area, DefectMap? defects)
+    {
+        var result = new RegionRect[widths.Count];
+        int shelves = area.H / shelfHeight;
+        int shelf = 0, cursor = 0; // cursor counts columns used from the shelf's starting side
+        for (int i = 0; i < widths.Count; i++)
+        {
+            int w = widths[i];
+            if (w > area.W) return null;
+            while (true)
+            {
+                if (shelf >= shelves) return null;
+                int y = area.Y + shelf * shelfHeight;
+                bool ltr = shelf % 2 == 0;
+                if (cursor + w > area.W) { shelf++; cursor = 0; continue; }
+                int x = ltr ? area.X + cursor : area.X + area.W - cursor - w;
+                if (defects is null || defects.CountDead(x, y, w, shelfHeight) == 0)
+                {
+                    result[i] = new RegionRect(x, y, w, shelfHeight);
+                    cursor += w;
+                    break;
+                }
+                // skip past the dead column nearest to the cursor's side
+                int skip = 1;
+                for (int c = 0; c < w; c++)
+                {
+                    int col = ltr ? x + c : x + w - 1 - c;
+                    if (defects.CountDead(col, y, 1, shelfHeight) > 0) skip = c + 1;
+                }
+                cursor += skip;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Splits a rectangle into defect-free tiles that cover exactly its live PEs (guillotine cuts around each dead PE:
+    /// the columns west and east of it, and the parts of its column north and south of it).
+    /// </summary>
+    public static List<RegionRect> Tiles(RegionRect r, DefectMap? defects)
+    {
+        var tiles = new List<RegionRect>();
+        if (defects is null || defects.DeadCount == 0) { tiles.Add(r); return tiles; }
+        var dead = defects.Dead.Where(d => r.Contains(d.X, d.Y)).ToList();
+        var stack = new Stack<(RegionRect Rect, List<(int X, int Y)> Dead)>();
+        stack.Push((r, dead));
+        while (stack.Count > 0)
+        {
+            var (rect, ds) = stack.Pop();
+            if (rect.W <= 0 || rect.H <= 0) continue;
+            if (ds.Count == 0) { tiles.Add(rect); continue; }
+            var (dx, dy) = ds[ds.Count / 2];
+            var parts = new[]
+            {
+                new RegionRect(rect.X, rect.Y, dx - rect.X, rect.H),
+                new RegionRect(dx + 1, rect.Y, rect.X + rect.W - dx - 1, rect.H),
+                new RegionRect(dx, rect.Y, 1, dy - rect.Y),
+                new RegionRect(dx, dy + 1, 1, rect.Y + rect.H - dy - 1),
+            };
+            foreach (var part in parts)
+            {
+                if (part.W <= 0 || part.H <= 0) continue;
+                stack.Push((part, ds.Where(d => part.Contains(d.X, d.Y)).ToList()));
+            }
+        }
+        return tiles;
+    }
+}
