@@ -9,6 +9,8 @@ switch (which)
         return GemmBench.Run(rest);
     case "train-step":
         return TrainStepBench.Run(rest);
+    case "compile":
+        return CompileBench.Run(rest);
     case "train-step-profile":
         return TrainStepProfile.Run(rest);
     case "onnx-run":
@@ -18,5 +20,6 @@ switch (which)
         Console.Error.WriteLine("  gemm   float32 GEMM vs torch.matmul (see GemmBench.cs for options)");
         Console.Error.WriteLine("  onnx-run     `wafer run` forward latency of the GPT-style ONNX model vs ONNX Runtime (see OnnxRunBench.cs)");
         Console.Error.WriteLine("  train-step   one MLP training step (fwd, bwd, AdamW) vs PyTorch (see TrainStepBench.cs)");
+        Console.Error.WriteLine("  compile   compile zoo:gpt2-xl pipelined and zoo:gpt3-175b weight-streaming onto wse3 (see CompileBench.cs)");
         return which.Length == 0 ? 0 : 2;
 }

@@ -39,9 +39,28 @@ public sealed class DenseTensor
         _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
     };
 
+    [ThreadStatic] private static BufferPool? t_pool;
+
+    /// <summary>Makes tensor allocations on this thread rent from <paramref name="pool"/> until disposed.</summary>
+    public static IDisposable UsePool(BufferPool pool)
+    {
+        var saved = t_pool;
+        t_pool = pool;
+        return new PoolScope(saved);
+    }
+
+    private sealed class PoolScope(BufferPool? saved) : IDisposable
+    {
+        public void Dispose() => t_pool = saved;
+    }
+
+    private static Array? Rent(DType dtype, long n) =>
+        t_pool is { } p && n <= Array.MaxLength ? p.TryRent(StorageType(dtype), (int)n) : null;
+
     private static Array Allocate(DType dtype, long n)
     {
         if (n > Array.MaxLength) throw new InvalidOperationException($"tensor of {n} elements exceeds the largest array .NET can allocate; build this model shape-only");
+        if (Rent(dtype, n) is { } pooled) { Array.Clear(pooled); return pooled; }
         int c = (int)n;
         return dtype switch
         {
@@ -61,6 +80,7 @@ public sealed class DenseTensor
     {
         long n = shape.Numel;
         if (n > Array.MaxLength) return Zeros(shape, dtype); // throws the clear size error
+        if (Rent(dtype, n) is { } pooled) return new DenseTensor(dtype, shape, pooled);
         int c = (int)n;
         Array a = dtype switch
         {

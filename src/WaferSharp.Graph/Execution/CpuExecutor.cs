@@ -58,6 +58,11 @@ public sealed class CpuExecutor
     /// <summary>The graph this executor runs.</summary>
     public Graph Graph => _graph;
 
+    private readonly BufferPool _pool = new();
+
+    /// <summary>Reuse intermediate buffers across nodes and runs (on by default).</summary>
+    public bool PoolBuffers { get; set; } = true;
+
     /// <summary>Optional callback after each node (profiling, NaN checks).</summary>
     public Action<Node, DenseTensor[]>? AfterNode { get; set; }
 
@@ -77,6 +82,11 @@ public sealed class CpuExecutor
             env[v.Id] = t;
         }
         foreach (var c in _graph.ConstantList) env[c.Id] = c.Data;
+        // Buffers that belong to the caller or the graph must never be recycled, even if an op passes one through.
+        var foreign = new HashSet<Array>(ReferenceEqualityComparer.Instance);
+        foreach (var t in env) if (t is not null) foreign.Add(t.Storage);
+        var live = new Dictionary<Array, int>(ReferenceEqualityComparer.Instance);
+        using var scope = PoolBuffers ? DenseTensor.UsePool(_pool) : null;
         var nodes = _graph.NodeList;
         for (int i = 0; i < nodes.Count; i++)
         {
@@ -93,9 +103,22 @@ public sealed class CpuExecutor
             try { outs = KernelInvoker.Run(n.Op, ins, n.Attrs, _outTypes[i], donated); }
             catch (Exception e) when (e is not OutOfMemoryException && n.Scope is not null && !e.Message.StartsWith("in ", StringComparison.Ordinal))
             { throw new InvalidOperationException($"in {n.Scope} ({n.Op.Name}): {e.Message}", e); }
-            for (int k = 0; k < outs.Length; k++) env[n.Outputs[k].Id] = outs[k];
+            for (int k = 0; k < outs.Length; k++)
+            {
+                env[n.Outputs[k].Id] = outs[k];
+                if (PoolBuffers) live[outs[k].Storage] = live.GetValueOrDefault(outs[k].Storage) + 1;
+            }
             AfterNode?.Invoke(n, outs);
-            foreach (var id in _freeAfter[i]) env[id] = null;
+            foreach (var id in _freeAfter[i])
+            {
+                var t = env[id];
+                env[id] = null;
+                if (!PoolBuffers || t is null) continue;
+                int refs = live.GetValueOrDefault(t.Storage) - 1;
+                if (refs > 0) { live[t.Storage] = refs; continue; }
+                live.Remove(t.Storage);
+                if (!foreign.Contains(t.Storage)) _pool.Return(t.Storage);
+            }
         }
         var outputs = new Dictionary<string, DenseTensor>();
         foreach (var (name, v) in _graph.OutputList) outputs[name] = env[v.Id]!;
