@@ -95,10 +95,19 @@ public sealed class CpuExecutor
             for (int k = 0; k < ins.Length; k++) ins[k] = env[n.Inputs[k].Id] ?? throw new InvalidOperationException($"{n} input {k} was freed or never computed");
             DenseTensor[] outs;
             bool[]? donated = _donatable[i];
-            if (donated is not null && !DonatePersistentInputs)
+            if (donated is not null)
             {
+                // Only a buffer nothing else can see may be overwritten: no other live value aliases it (a
+                // reshape is a view), and it is not the caller's unless the caller opted in.
                 donated = (bool[])donated.Clone();
-                for (int k = 0; k < donated.Length; k++) if (n.Inputs[k].Kind != ValueKind.Node) donated[k] = false;
+                for (int k = 0; k < donated.Length; k++)
+                {
+                    if (!donated[k]) continue;
+                    bool isNode = n.Inputs[k].Kind == ValueKind.Node;
+                    var st = ins[k].Storage;
+                    int aliases = live.GetValueOrDefault(st);
+                    if (isNode ? aliases != 1 || foreign.Contains(st) : !DonatePersistentInputs || aliases != 0) donated[k] = false;
+                }
             }
             try { outs = KernelInvoker.Run(n.Op, ins, n.Attrs, _outTypes[i], donated); }
             catch (Exception e) when (e is not OutOfMemoryException && n.Scope is not null && !e.Message.StartsWith("in ", StringComparison.Ordinal))

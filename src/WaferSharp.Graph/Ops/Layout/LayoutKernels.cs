@@ -28,9 +28,12 @@ internal static class LayoutKernels
         }
     }
 
-    /// <summary>A copy of <paramref name="x"/> with another shape (same element count).</summary>
-    internal static DenseTensor CopyAs(DenseTensor x, Shape shape) =>
-        new(x.DType, shape, (Array)x.Storage.Clone());
+    /// <summary>
+    /// <paramref name="x"/> seen with another shape (same element count), sharing its storage like a PyTorch
+    /// view: tensors are contiguous, so a reshape moves no data. The executor counts aliases before it
+    /// recycles or lets an op overwrite a buffer.
+    /// </summary>
+    internal static DenseTensor CopyAs(DenseTensor x, Shape shape) => new(x.DType, shape, x.Storage);
 
     /// <summary>
     /// dst[dstOff + Σ i_k·dstStr_k] = src[srcOff + Σ i_k·srcStr_k] over the index box <paramref name="dims"/>.
