@@ -11,6 +11,8 @@ switch (which)
         return TrainStepBench.Run(rest);
     case "compile":
         return CompileBench.Run(rest);
+    case "gemm-shapes":
+        return TrainStepGemmShapes.Run(rest);
     case "train-step-profile":
         return TrainStepProfile.Run(rest);
     case "onnx-run":

@@ -102,3 +102,33 @@ public static class TrainStepProfile
         return 0;
     }
 }
+
+/// <summary>GFLOP/s of our SGEMM on the six GEMM shapes of the MLP training step (diagnostics).</summary>
+public static class TrainStepGemmShapes
+{
+    /// <summary>Prints GFLOP/s per shape.</summary>
+    public static int Run(string[] args)
+    {
+        (string name, bool ta, bool tb, int m, int n, int k)[] shapes =
+        [
+            ("fwd1 x·W1ᵀ", false, true, 256, 2048, 1024), ("fwd2 h·W2ᵀ", false, true, 256, 1024, 2048),
+            ("dx2 g·W2", false, false, 256, 2048, 1024), ("dW2 gᵀ·h", true, false, 1024, 2048, 256),
+            ("dx1 g·W1", false, false, 256, 1024, 2048), ("dW1 gᵀ·x", true, false, 2048, 1024, 256),
+        ];
+        foreach (var (name, ta, tb, m, n, k) in shapes)
+        {
+            var a = new float[m * k]; var b = new float[k * n]; var c = new float[m * n];
+            new Generator(1).FillNormal(a, 0, 1); new Generator(2).FillNormal(b, 0, 1);
+            int lda = ta ? m : k, ldb = tb ? k : n;
+            var best = double.MaxValue;
+            for (int r = 0; r < 15; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                WaferSharp.Tensors.Kernels.Sgemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, n);
+                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            }
+            Console.WriteLine($"{name,-14} m={m,5} n={n,5} k={k,5}  {2.0 * m * n * k / best / 1e9,7:F1} GFLOP/s  ({best * 1e3:F2} ms)");
+        }
+        return 0;
+    }
+}

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using WaferSharp.Tensors.Kernels;
 
 namespace WaferSharp.Graph.Ops;
 
@@ -30,7 +31,7 @@ internal static class GeluKernels
         p = p * t + Vector256.Create(C8); p = p * t + Vector256.Create(C7); p = p * t + Vector256.Create(C6);
         p = p * t + Vector256.Create(C5); p = p * t + Vector256.Create(C4); p = p * t + Vector256.Create(C3);
         p = p * t + Vector256.Create(C2); p = p * t + Vector256.Create(C1); p = p * t + Vector256.Create(C0);
-        var halfErfc = Vector256.Create(0.5f) * t * Vector256.Exp(p - z * z);
+        var halfErfc = Vector256.Create(0.5f) * t * VectorMath.Exp(p - z * z);
         // Φ(x) = 1 - erfc(u)/2 for u ≥ 0, erfc(-u)/2 for u < 0
         return Vector256.ConditionalSelect(Vector256.LessThan(u, Vector256<float>.Zero), halfErfc, Vector256<float>.One - halfErfc);
     }
@@ -39,7 +40,7 @@ internal static class GeluKernels
     private static Vector256<float> TanhFactor(Vector256<float> x) // (1 + tanh(a)) / 2 = 1 / (1 + e^{-2a})
     {
         var a = Vector256.Create(Beta) * (x + Vector256.Create(Kappa) * x * x * x);
-        return Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(Vector256.Create(-2f) * a));
+        return Vector256<float>.One / (Vector256<float>.One + VectorMath.Exp(Vector256.Create(-2f) * a));
     }
 
     /// <summary>dst = gelu(x).</summary>
@@ -65,7 +66,7 @@ internal static class GeluKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Derivative(Vector256<float> x, bool tanh)
     {
-        if (!tanh) return Cdf(x) + x * Vector256.Create(InvSqrt2Pi) * Vector256.Exp(Vector256.Create(-0.5f) * x * x);
+        if (!tanh) return Cdf(x) + x * Vector256.Create(InvSqrt2Pi) * VectorMath.Exp(Vector256.Create(-0.5f) * x * x);
         // s = (1+tanh a)/2; d/dx [x s] = s + x · 2s(1-s) · β(1 + 3κx²)
         var s = TanhFactor(x);
         return s + x * Vector256.Create(2f) * s * (Vector256<float>.One - s) * Vector256.Create(Beta) * (Vector256<float>.One + Vector256.Create(3 * Kappa) * x * x);
