@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using WaferSharp.Tensors;
 
 namespace WaferSharp.Graph.Ops;
@@ -53,7 +54,24 @@ public sealed class AdamUpdate : OpDef
         var poa = (float[])np.Storage; var moa = (float[])nm.Storage; var voa = (float[])nv.Storage;
         void Run(int start, int end)
         {
-            for (int i = start; i < end; i++)
+            int i = start;
+            // Vector lanes do exactly the scalar loop's IEEE operations (no FMA), so results do not depend on
+            // where a chunk boundary or the vector tail falls.
+            var vb1 = Vector256.Create(b1); var vb2 = Vector256.Create(b2); var vc1 = Vector256.Create(c1); var vc2 = Vector256.Create(c2);
+            var veps = Vector256.Create(eps); var vbc2 = Vector256.Create(bc2); var vdecay = Vector256.Create(decay);
+            var vstep = Vector256.Create(stepSize); var vl2 = Vector256.Create(l2);
+            for (; i <= end - 8; i += 8)
+            {
+                var gi = Vector256.Create(ga.AsSpan(i, 8));
+                var pi = Vector256.Create(pa.AsSpan(i, 8));
+                if (l2 != 0) gi = gi + pi * vl2;
+                var mi = Vector256.Create(ma.AsSpan(i, 8)) * vb1 + gi * vc1;
+                var vi = Vector256.Create(va.AsSpan(i, 8)) * vb2 + gi * gi * vc2;
+                var denom = Vector256.Sqrt(vi) / vbc2 + veps;
+                (pi * vdecay - mi / denom * vstep).CopyTo(poa.AsSpan(i, 8));
+                mi.CopyTo(moa.AsSpan(i, 8)); vi.CopyTo(voa.AsSpan(i, 8));
+            }
+            for (; i < end; i++)
             {
                 float gi = ga[i];
                 if (l2 != 0) gi = gi + pa[i] * l2;
