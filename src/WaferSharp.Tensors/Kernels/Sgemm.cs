@@ -627,6 +627,32 @@ public static unsafe class Sgemm
         Sse.StoreHigh(d + 46, u1h);          // e7 f7
     }
 
+    /// <summary>dst[c·dstStride + r] = src[r·srcStride + c] for an 8×8 block (AVX unpack/shuffle/permute).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, nint srcStride, float* dst, nint dstStride)
+    {
+        var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + srcStride);
+        var r2 = Avx.LoadVector256(src + 2 * srcStride); var r3 = Avx.LoadVector256(src + 3 * srcStride);
+        var r4 = Avx.LoadVector256(src + 4 * srcStride); var r5 = Avx.LoadVector256(src + 5 * srcStride);
+        var r6 = Avx.LoadVector256(src + 6 * srcStride); var r7 = Avx.LoadVector256(src + 7 * srcStride);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
+    }
+
     /// <summary>
     /// Packs op(B)[pc..pc+kc, jc..jc+nc) into NR-column micro-panels: panel j holds, for each l in
     /// [0,kc), the NR values op(B)[pc+l, jc+j*NR+0..NR) contiguously; columns past nc are zero.
@@ -680,6 +706,21 @@ public static unsafe class Sgemm
             {
                 // B stored n×k: element (l,j) at b[j*ldb + l]; read each source row contiguously
                 float* s = p.PB + (jc + jr) * ldb + pc;
+                if (nr == NR && Avx.IsSupported)
+                {
+                    // 8×8 register transposes: 8 rows of B (8 j's) × 8 l's become 8 panel rows at once.
+                    int l8 = kc & ~7;
+                    for (int jh = 0; jh < NR; jh += 8)
+                        for (int l = 0; l < l8; l += 8)
+                            Transpose8x8(s + jh * ldb + l, ldb, d + l * NR + jh, NR);
+                    for (int j = 0; j < NR; j++)
+                    {
+                        float* sj = s + j * ldb;
+                        float* dj = d + j;
+                        for (int l = l8; l < kc; l++) dj[l * NR] = sj[l];
+                    }
+                    continue;
+                }
                 for (int j = 0; j < nr; j++)
                 {
                     float* sj = s + j * ldb;
