@@ -5,8 +5,9 @@ namespace WaferSharp.Compiler;
 /// <summary>
 /// Placement groups: kernels that share resident data run on one region. A kernel joins the group of every parameter
 /// it reads (so a layer's forward, input-gradient and update kernels sit with its weights), and a gradient kernel whose
-/// only consumers are optimizer updates joins them. Everything else is its own group. Groups are ordered by their
-/// first kernel (a topological order).
+/// only consumers are optimizer updates joins them. A parameter-free backward kernel joins the forward group whose
+/// activation it reads; any other parameter-free kernel joins the group of the producer of its largest input. Groups
+/// are ordered by their first kernel (a topological order).
 /// </summary>
 public static class Grouping
 {
@@ -44,6 +45,23 @@ public static class Grouping
         for (int i = 0; i < n; i++)
             if (lg.Tasks[i].Phase == Phase.Backward && !inParamGroup[Find(i)] && firstStash.TryGetValue(i, out int f))
                 Union(i, f);
+
+        // A kernel with no resident data of its own that is still alone joins the group of the producer of its largest
+        // input, in topological order so chains fold in: big intermediates (the LM head's logits into the loss, attention
+        // scores into their reductions) then never leave their region, and only layer activations cross the fabric.
+        var largest = new int[n];
+        var largestBytes = new long[n];
+        Array.Fill(largest, -1);
+        foreach (var e in lg.Edges)
+            if (e.Bytes > largestBytes[e.To]) { largestBytes[e.To] = e.Bytes; largest[e.To] = e.From; }
+        for (int i = 0; i < n; i++)
+        {
+            int r = Find(i);
+            if (r != i || inParamGroup[r] || largest[i] < 0 || lg.Tasks[i].Phase == Phase.Optimizer) continue;
+            bool flag = inParamGroup[Find(largest[i])];
+            Union(i, largest[i]);
+            inParamGroup[Find(i)] |= flag;
+        }
 
         var groupOf = new int[n];
         var index = new Dictionary<int, int>();

@@ -170,7 +170,12 @@ public sealed class DenseTensor
     public double Item() => Length == 1 ? GetDouble(0) : throw new InvalidOperationException($"Item() needs one element, tensor has shape {Shape}");
 
     /// <summary>Deep copy.</summary>
-    public DenseTensor Clone() => new(DType, Shape, (Array)Storage.Clone());
+    public DenseTensor Clone()
+    {
+        var t = Uninitialized(Shape, DType); // rents from the thread's pool when one is installed
+        Array.Copy(Storage, t.Storage, Storage.Length);
+        return t;
+    }
 
     /// <summary>Same storage, new shape with equal element count.</summary>
     public DenseTensor Reshape(Shape shape)

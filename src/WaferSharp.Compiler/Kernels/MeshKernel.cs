@@ -18,25 +18,39 @@ public abstract class MeshKernel
     /// <summary>Colors the family needs inside its region at most (for the color budget).</summary>
     public virtual int MaxColors => 4;
 
-    private readonly ConcurrentDictionary<(KernelWork, int, int, CostParams), KernelCost> _cache = new();
+    // Per (work, parameters): the best cost on ladder grids ≤ (Ladder[i], Ladder[j]), filled lazily. A region's estimate
+    // only depends on the ladder floors of its sides, so every region size shares one table entry per ladder cell.
+    private sealed class Table(int n)
+    {
+        public readonly int N = n;
+        public readonly KernelCost[] Best = new KernelCost[n * n];
+        public readonly bool[] Done = new bool[n * n];
+    }
+
+    private readonly ConcurrentDictionary<(KernelWork, CostParams), Table> _tables = new();
 
     /// <summary>Best estimate on a <paramref name="regionW"/> × <paramref name="regionH"/> region (cached).</summary>
     public KernelCost Estimate(in KernelWork work, int regionW, int regionH, CostParams p)
     {
         if (regionW < 1 || regionH < 1) throw new ArgumentOutOfRangeException(nameof(regionW), $"region {regionW}x{regionH} is empty");
-        var key = (work, regionW, regionH, p);
-        if (_cache.TryGetValue(key, out var hit)) return hit;
-        KernelCost best = default;
-        bool any = false;
         var ladder = p.Ladder;
-        for (int i = 0; i < ladder.Length && ladder[i] <= regionW; i++)
-            for (int j = 0; j < ladder.Length && ladder[j] <= regionH; j++)
-            {
-                var c = Chunked(Raw(work, ladder[i], ladder[j], p), p);
-                if (!any || c.Cycles < best.Cycles) { best = c; any = true; }
-            }
-        if (_cache.Count > 200_000) _cache.Clear();
-        _cache[key] = best;
+        int i = Array.BinarySearch(ladder, regionW); i = i >= 0 ? i : ~i - 1;
+        int j = Array.BinarySearch(ladder, regionH); j = j >= 0 ? j : ~j - 1;
+        if (_tables.Count > 4096) _tables.Clear();
+        var table = _tables.GetOrAdd((work, p), _ => new Table(ladder.Length));
+        lock (table) return Best(table, work, i, j, p);
+    }
+
+    // min(cost on exactly Ladder[i] × Ladder[j], best with a narrower side): non-increasing in i and j by construction.
+    private KernelCost Best(Table t, in KernelWork work, int i, int j, CostParams p)
+    {
+        int at = i * t.N + j;
+        if (t.Done[at]) return t.Best[at];
+        var best = Chunked(Raw(work, p.Ladder[i], p.Ladder[j], p), p);
+        if (i > 0) { var c = Best(t, work, i - 1, j, p); if (c.Cycles <= best.Cycles) best = c; }
+        if (j > 0) { var c = Best(t, work, i, j - 1, p); if (c.Cycles <= best.Cycles) best = c; }
+        t.Best[at] = best;
+        t.Done[at] = true;
         return best;
     }
 

@@ -23,12 +23,16 @@ public sealed class CausalMask : OpDef
     }
 
     /// <inheritdoc/>
-    public override DenseTensor[] Execute(IReadOnlyList<DenseTensor> inputs, Attrs attrs, TensorType[] outputTypes)
+    public override DenseTensor[] Execute(IReadOnlyList<DenseTensor> inputs, Attrs attrs, TensorType[] outputTypes) =>
+        ExecuteDonated(inputs, [false], attrs, outputTypes);
+
+    /// <summary>Masks in place when the scores are donated (they usually are: nothing else reads them).</summary>
+    public override DenseTensor[] ExecuteDonated(IReadOnlyList<DenseTensor> inputs, bool[] donated, Attrs attrs, TensorType[] outputTypes)
     {
         var x = inputs[0];
         float fill = attrs.GetFloat("fill", float.NegativeInfinity);
         long offset = attrs.GetLong("offset", 0);
-        var o = x.Clone();
+        var o = donated[0] ? x : x.Clone();
         int tq = x.Shape[-2], tk = x.Shape[-1];
         var ys = o.AsFloat();
         long mats = tq * (long)tk == 0 ? 0 : ys.Length / (tq * (long)tk);
