@@ -5,9 +5,8 @@ namespace WaferSharp.Compiler;
 /// <summary>
 /// Placement groups: kernels that share resident data run on one region. A kernel joins the group of every parameter
 /// it reads (so a layer's forward, input-gradient and update kernels sit with its weights), and a gradient kernel whose
-/// only consumers are optimizer updates joins them. A parameter-free backward kernel joins the forward group whose
-/// activation it reads; any other parameter-free kernel joins the group of the producer of its largest input. Groups
-/// are ordered by their first kernel (a topological order).
+/// only consumers are optimizer updates joins them. Any other parameter-free kernel joins the group of the producer of
+/// its largest input. Groups are ordered by their first kernel (a topological order).
 /// </summary>
 public static class Grouping
 {
@@ -34,26 +33,18 @@ public static class Grouping
             if (cs.All(c => lg.Tasks[c].Phase == Phase.Optimizer)) foreach (int c in cs) Union(i, c);
         }
 
-        // A backward kernel with no weights of its own joins the forward group whose activation it reads first,
-        // so gradients are computed where the stashed activations are and routes stay short.
         var inParamGroup = new bool[n];
         foreach (var t in lg.Tasks) if (t.Params.Count > 0 || t.Phase == Phase.Optimizer) inParamGroup[Find(t.Id)] = true;
-        var firstStash = new Dictionary<int, int>();
-        foreach (var e in lg.Edges)
-            if (lg.Tasks[e.From].Phase == Phase.Forward && lg.Tasks[e.To].Phase == Phase.Backward && !firstStash.ContainsKey(e.To))
-                firstStash[e.To] = e.From;
-        for (int i = 0; i < n; i++)
-            if (lg.Tasks[i].Phase == Phase.Backward && !inParamGroup[Find(i)] && firstStash.TryGetValue(i, out int f))
-                Union(i, f);
 
-        // A kernel with no resident data of its own that is still alone joins the group of the producer of its largest
-        // input, in topological order so chains fold in: big intermediates (the LM head's logits into the loss, attention
-        // scores into their reductions) then never leave their region, and only layer activations cross the fabric.
+        // A kernel with no resident data of its own joins the group of the producer of its largest input (the nearest
+        // producer on a tie), in topological order so chains fold in: big intermediates (the LM head's logits into the
+        // loss and back into the head's weight gradient, attention scores into their reductions) never leave their
+        // region, gradients are computed where their largest operand is, and only layer activations cross the fabric.
         var largest = new int[n];
         var largestBytes = new long[n];
         Array.Fill(largest, -1);
         foreach (var e in lg.Edges)
-            if (e.Bytes > largestBytes[e.To]) { largestBytes[e.To] = e.Bytes; largest[e.To] = e.From; }
+            if (e.Bytes > largestBytes[e.To] || (e.Bytes == largestBytes[e.To] && e.From > largest[e.To])) { largestBytes[e.To] = e.Bytes; largest[e.To] = e.From; }
         for (int i = 0; i < n; i++)
         {
             int r = Find(i);

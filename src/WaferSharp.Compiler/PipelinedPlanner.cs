@@ -8,8 +8,9 @@ namespace WaferSharp.Compiler;
 /// <summary>
 /// Layer-pipelined mode (training with the optimizer on the wafer, or inference with weights pinned across one or
 /// more wafers). Every placement group gets its own region, sized so the pipeline is balanced: PEs in proportion to
-/// work, but at least enough SRAM for the group's resident data. Micro-batches stream through the regions:
-/// step = (m − 1)·max stage + Σ stages + max optimizer update.
+/// time (each region just large enough for a common target stage time), but at least enough SRAM for the group's
+/// resident data. Micro-batches (samples) stream through the regions, and rows (tokens) stream inside a micro-batch:
+/// see <see cref="Timeline"/>; step = (m − 1)·period + latency + max optimizer update.
 /// </summary>
 internal static class PipelinedPlanner
 {
@@ -27,6 +28,8 @@ internal static class PipelinedPlanner
         public int Microbatch, Microbatches, Wafers;
         public double StepCycles, FillCycles;
         public long[] Working = [];
+        public StageParts[] Parts = [];
+        public int Rows = 1;
     }
 
     public static Plan Build(ModelSource src, CompileOptions o, CostParams p, bool inference)
@@ -56,7 +59,6 @@ internal static class PipelinedPlanner
         var (groupOf, groups) = Grouping.Build(lg);
         int ng = groups.Count;
         var resident = new long[ng];
-        var work = new double[ng];
         var seenParam = new HashSet<Value>();
         var seenState = new HashSet<Value>();
         foreach (var t in lg.Tasks)
@@ -66,7 +68,6 @@ internal static class PipelinedPlanner
                 if (seenParam.Add(pv)) resident[gi] += lg.IsTraining ? pv.Type.Numel * 2L * p.MasterBytes : p.Bytes(pv.Type);
             foreach (var sv in t.States)
                 if (seenState.Add(sv)) resident[gi] += sv.Type.Numel * (long)p.MasterBytes;
-            if (t.Phase != Phase.Optimizer) work[gi] += t.Kernel.Raw(t.Work, 1, 1, p).Cycles; // balance by single-PE time, not FLOPs: row ops and data movement count too
             if (inference && t.Kernel is AttentionKernel)
                 resident[gi] += (p.Bytes(t.Nodes[0].Inputs[1].Type) + p.Bytes(t.Nodes[^1].Inputs[1].Type)) * (long)m; // KV cache of every sequence
         }
@@ -106,7 +107,7 @@ internal static class PipelinedPlanner
         for (int wi = 0; wi < wafers; wi++)
         {
             var members = Enumerable.Range(0, ng).Where(gi => waferOf[gi] == wi).ToList();
-            var placed = PlaceWafer(members, lg, groups, resident, work, area, live, perPe, o, p, m, out var wk);
+            var placed = PlaceWafer(members, lg, groups, resident, area, live, perPe, o, p, m, mu * Math.Max(1, o.SeqLen ?? 1), out var wk);
             for (int i = 0; i < members.Count; i++) { rects[members[i]] = placed[i]; working[members[i]] = wk[i]; }
         }
 
@@ -120,60 +121,64 @@ internal static class PipelinedPlanner
             costs[t.Id] = c;
             if (t.Phase == Phase.Optimizer) optim[groupOf[t.Id]] += c.Cycles; else stage[groupOf[t.Id]] += c.Cycles;
         }
-        double maxStage = stage.Max(), fill = stage.Sum();
+        var parts = new StageParts[ng];
+        for (int gi = 0; gi < ng; gi++) parts[gi] = Parts(groups[gi].Select(ti => lg.Tasks[ti]), rects[gi], p, null);
+        int rows = mu * Math.Max(1, o.SeqLen ?? 1);
+        var time = Timeline(parts, m, rows, lg.IsTraining);
         double interWafer = (wafers - 1) * o.Wafer.ClockHz * 1e-6; // ~1 µs per system hop [uncertain]
-        double step = (m - 1) * maxStage + fill + interWafer + optim.DefaultIfEmpty(0).Max();
+        double step = time.Step + interWafer + optim.DefaultIfEmpty(0).Max();
         return new Plan
         {
             Graph = lg, GroupOf = groupOf, Groups = groups, Resident = resident, Rects = rects, WaferOf = waferOf, Costs = costs,
-            Stage = stage, Optim = optim, Microbatch = g.Inputs.Count > 0 ? 0 : 0, Microbatches = m, Wafers = wafers,
-            StepCycles = step, FillCycles = fill, Working = working,
+            Stage = stage, Optim = optim, Microbatch = mu, Microbatches = m, Wafers = wafers, Parts = parts, Rows = rows,
+            StepCycles = step, FillCycles = time.Latency, Working = working,
         };
     }
 
     // Picks a shelf height and region widths for the groups on one wafer; returns rectangles and working bytes.
-    private static RegionRect[] PlaceWafer(List<int> members, LoweredGraph lg, List<List<int>> groups, long[] resident, double[] work,
-        RegionRect area, long live, long perPe, CompileOptions o, CostParams p, int m, out long[] workingOut)
+    // Regions are sized by time, not by work: for a target stage time T each group gets the narrowest region whose
+    // estimated stage (its kernels' real cost models, with their fixed latencies and bisection limits) is ≤ T, and T
+    // is the smallest target whose widths fit the fabric. Single-PE work would starve kernels that scale sub-linearly
+    // (transposes, row reductions over long rows) and overfeed the ones that scale perfectly.
+    private static RegionRect[] PlaceWafer(List<int> members, LoweredGraph lg, List<List<int>> groups, long[] resident,
+        RegionRect area, long live, long perPe, CompileOptions o, CostParams p, int m, int rows, out long[] workingOut)
     {
         RegionRect[]? bestRects = null;
         long[]? bestWorking = null;
         double bestScore = double.MaxValue;
         int n = members.Count;
+        var tasksOf = members.Select(gi => groups[gi].Where(ti => lg.Tasks[ti].Phase != Phase.Optimizer).Select(ti => lg.Tasks[ti]).ToArray()).ToArray();
         foreach (int hs in new[] { 4, 8, 12, 16, 24, 32, 48, 64, 96 })
         {
             if (hs > area.H) break;
             int shelves = area.H / hs;
             long capacityCols = (long)shelves * area.W;
             double liveFrac = live / (double)area.Pes;
-            // minimum widths from SRAM, then fix up for kernel working sets (iterate)
+            double Stage(int i, int w)
+            {
+                double s = 0;
+                foreach (var t in tasksOf[i]) s += t.Kernel.Estimate(t.Work, w, hs, p).Cycles;
+                return s;
+            }
             var minW = new int[n];
             var working = new long[n];
             for (int i = 0; i < n; i++) minW[i] = MinWidth(groups[members[i]], lg, resident[members[i]], hs, area.W, o, p);
             if (minW.Any(x => x < 0)) continue;
             RegionRect[]? rects = null;
-            for (int iter = 0; iter < 8; iter++)
+            double budget = capacityCols * 0.95 * liveFrac;
+            for (int iter = 0; iter < 24; iter++)
             {
                 long minSum = minW.Sum(x => (long)x);
                 if (minSum > capacityCols * 0.97 * liveFrac) { rects = null; break; }
-                // water-filling: widths ∝ work, at least minW, total within capacity
-                double budget = capacityCols * 0.95 * liveFrac;
-                var widths = WaterFill(members.Select(gi => work[gi]).ToArray(), minW, budget, area.W);
-                rects = null;
-                for (int shrink = 0; shrink < 40 && rects is null; shrink++)
+                var widths = Balance(n, minW, area.W, Math.Max(minSum, budget), Stage);
+                rects = Floorplanner.Pack(widths, hs, area, o.Defects);
+                if (rects is null)
                 {
-                    rects = Floorplanner.Pack(widths, hs, area, o.Defects);
-                    if (rects is null)
-                    {
-                        bool changed = false;
-                        for (int i = 0; i < n; i++)
-                        {
-                            int nw = Math.Max(minW[i], (int)(widths[i] * 0.9));
-                            if (nw != widths[i]) { widths[i] = nw; changed = true; }
-                        }
-                        if (!changed) break;
-                    }
+                    // shelf ends and dead PEs waste columns: aim lower and rebalance
+                    if (budget <= minSum) break;
+                    budget = Math.Max(minSum, budget * 0.97);
+                    continue;
                 }
-                if (rects is null) break;
                 bool ok = true;
                 for (int i = 0; i < n; i++)
                 {
@@ -189,19 +194,10 @@ internal static class PipelinedPlanner
                 rects = null;
             }
             if (rects is null) continue;
-            // score: the pipeline step with these regions
-            double maxStage = 0, sum = 0;
-            for (int i = 0; i < n; i++)
-            {
-                double s = 0;
-                foreach (int ti in groups[members[i]])
-                {
-                    var t = lg.Tasks[ti];
-                    if (t.Phase != Phase.Optimizer) s += t.Kernel.Estimate(t.Work, rects[i].W, rects[i].H, p).Cycles;
-                }
-                maxStage = Math.Max(maxStage, s); sum += s;
-            }
-            double score = (m - 1) * maxStage + sum;
+            // score: the pipeline step with these regions (the same streaming model the compiler reports)
+            var parts = new StageParts[n];
+            for (int i = 0; i < n; i++) parts[i] = Parts(tasksOf[i], rects[i], p, null);
+            double score = Timeline(parts, m, rows, lg.IsTraining).Step;
             if (score < bestScore) { bestScore = score; bestRects = rects; bestWorking = (long[])working.Clone(); }
         }
         if (bestRects is null)
@@ -212,6 +208,89 @@ internal static class PipelinedPlanner
         }
         workingOut = bestWorking!;
         return bestRects;
+    }
+
+    // Widths (each in [minW, maxW]) for the smallest target stage time whose total width fits the budget.
+    private static int[] Balance(int n, int[] minW, int maxW, double budget, Func<int, int, double> stage)
+    {
+        var w = new int[n];
+        int WidthFor(int i, double target)
+        {
+            if (stage(i, minW[i]) <= target) return minW[i];
+            int lo = minW[i], hi = maxW; // stage(lo) > target
+            if (stage(i, hi) > target) return hi;
+            while (lo + 1 < hi) { int mid = (lo + hi) / 2; if (stage(i, mid) <= target) hi = mid; else lo = mid; }
+            return hi;
+        }
+        double Fill(double target) { double sum = 0; for (int i = 0; i < n; i++) { w[i] = WidthFor(i, target); sum += w[i]; } return sum; }
+        double tLo = 0, tHi = 0;
+        for (int i = 0; i < n; i++) { tLo = Math.Max(tLo, stage(i, maxW)); tHi = Math.Max(tHi, stage(i, minW[i])); }
+        if (Fill(tLo) <= budget) return w;
+        for (int it = 0; it < 40 && tHi > tLo * 1.002; it++)
+        {
+            double mid = Math.Sqrt(tLo * tHi);
+            if (Fill(mid) <= budget) tHi = mid; else tLo = mid;
+        }
+        Fill(tHi);
+        return w;
+    }
+
+    /// <summary>One region's time per micro-batch, split as the streaming model needs it.</summary>
+    internal readonly record struct StageParts(double FwdVar, double FwdFixed, double BwdVar, double BwdFixed, double Route)
+    {
+        /// <summary>Cycles per micro-batch when it streams through in <paramref name="chunks"/> row chunks.</summary>
+        public double PerMicrobatch(int chunks) => Math.Max(FwdVar + BwdVar + chunks * (FwdFixed + BwdFixed), Route);
+    }
+
+    internal static StageParts Parts(IEnumerable<KernelTask> tasks, RegionRect r, CostParams p, double? route)
+    {
+        double fv = 0, ff = 0, bv = 0, bf = 0;
+        foreach (var t in tasks)
+        {
+            if (t.Phase == Phase.Optimizer) continue;
+            var c = t.Kernel.Estimate(t.Work, r.W, r.H, p);
+            double fixedPart = Math.Min(c.FixedCycles, c.Cycles);
+            if (t.Phase == Phase.Forward) { fv += c.Cycles - fixedPart; ff += fixedPart; }
+            else { bv += c.Cycles - fixedPart; bf += fixedPart; }
+        }
+        return new StageParts(fv, ff, bv, bf, route ?? 0);
+    }
+
+    /// <summary>The pipeline's step under the streaming model, and the chunking that minimises it.</summary>
+    internal readonly record struct PipelineTime(double Step, double Period, double Latency, int Chunks, int Slowest);
+
+    /// <summary>
+    /// Streaming model of a layer pipeline: m micro-batches (samples) enter one after another, and inside a micro-batch
+    /// rows (tokens) stream from region to region in k chunks, each chunk paying every kernel's fixed latency again.
+    /// Forward chunks flow in token order; the backward runs in reverse token order (causal attention's dK/dV for a key
+    /// are complete once every later query has been seen), so it starts when the last chunk reaches the loss.
+    /// latency = Σ c_f + (k − 1)·max c_f + Σ c_b + (k − 1)·max c_b with c = var/k + fixed per region;
+    /// period = max over regions of (var + k·fixed, inbound route); step = (m − 1)·period + latency.
+    /// k is the power of two ≤ rows that minimises the step.
+    /// </summary>
+    internal static PipelineTime Timeline(StageParts[] parts, int m, int rows, bool training)
+    {
+        PipelineTime best = default;
+        bool any = false;
+        for (int k = 1; k <= Math.Max(1, rows); k *= 2)
+        {
+            double sumF = 0, maxF = 0, sumB = 0, maxB = 0, period = 0;
+            int slowest = 0;
+            for (int g = 0; g < parts.Length; g++)
+            {
+                var s = parts[g];
+                double cf = Math.Max(s.FwdVar / k + s.FwdFixed, s.Route / k), cb = s.BwdVar / k + s.BwdFixed;
+                sumF += cf; maxF = Math.Max(maxF, cf);
+                if (training) { sumB += cb; maxB = Math.Max(maxB, cb); }
+                double per = s.PerMicrobatch(k);
+                if (per > period) { period = per; slowest = g; }
+            }
+            double latency = sumF + (k - 1) * maxF + (training ? sumB + (k - 1) * maxB : 0);
+            double step = (m - 1) * period + latency;
+            if (!any || step < best.Step) { best = new PipelineTime(step, period, latency, k, slowest); any = true; }
+            if (k > 1 << 20) break;
+        }
+        return best;
     }
 
     private static ulong Hash(int a, int b, int k) => WaferSharp.Tensors.Generator.Mix(((ulong)(uint)a << 32 | (uint)b) * 31 + (ulong)k);
@@ -235,39 +314,6 @@ internal static class PipelinedPlanner
         if (!Fits(hi)) return -1;
         while (lo + 1 < hi) { int mid = (lo + hi) / 2; if (Fits(mid)) hi = mid; else lo = mid; }
         return hi;
-    }
-
-    private static int[] WaterFill(double[] work, int[] minW, double budget, int maxW)
-    {
-        int n = work.Length;
-        var w = new int[n];
-        var fixedSet = new bool[n];
-        double remaining = budget;
-        for (int iter = 0; iter < 50; iter++)
-        {
-            double free = 0, workFree = 0;
-            for (int i = 0; i < n; i++) if (!fixedSet[i]) workFree += work[i];
-            free = remaining;
-            bool changed = false;
-            for (int i = 0; i < n; i++)
-            {
-                if (fixedSet[i]) continue;
-                double share = workFree > 0 ? free * work[i] / workFree : free / n;
-                if (share < minW[i] || share > maxW)
-                {
-                    fixedSet[i] = true;
-                    w[i] = share < minW[i] ? minW[i] : maxW;
-                    remaining -= w[i];
-                    changed = true;
-                }
-            }
-            if (!changed) break;
-        }
-        double wf = 0;
-        for (int i = 0; i < n; i++) if (!fixedSet[i]) wf += work[i];
-        for (int i = 0; i < n; i++)
-            if (!fixedSet[i]) w[i] = Math.Clamp((int)Math.Floor(Math.Max(0, remaining) * work[i] / Math.Max(wf, 1e-9)), minW[i], maxW);
-        return w;
     }
 
     /// <summary>Lays routes for every edge between groups on the same wafer; returns them with the router state.</summary>

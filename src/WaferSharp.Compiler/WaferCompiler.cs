@@ -75,17 +75,21 @@ public static class WaferCompiler
             prog.Relays = rs.Sum(r => r.Lanes.Sum(l => l.RelayAt.Count));
         }
         // a stage cannot be faster than its slowest inbound route
-        var stage = (double[])plan.Stage.Clone();
-        foreach (var r in routes) { int g = plan.GroupOf[r.To]; stage[g] = Math.Max(stage[g], r.Cycles); }
+        var inbound = new double[plan.Groups.Count];
+        foreach (var r in routes) { int g = plan.GroupOf[r.To]; inbound[g] = Math.Max(inbound[g], r.Cycles); }
+        var parts = plan.Parts.Select((x, g) => x with { Route = inbound[g] }).ToArray();
         int m = plan.Microbatches;
-        double maxStage = stage.Max(), fill = stage.Sum();
+        var time = PipelinedPlanner.Timeline(parts, m, plan.Rows, lg.IsTraining);
+        int k = time.Chunks;
+        var stage = parts.Select(x => x.PerMicrobatch(k)).ToArray();
+        double maxStage = time.Period, fill = time.Latency;
         double optim = plan.Optim.DefaultIfEmpty(0).Max();
         double inter = (plan.Wafers - 1) * o.Wafer.ClockHz * 1e-6;
         double linkBound = prog.LinkLoadMax; // wavelets per micro-batch on the busiest link, 1 per cycle
         double steady = Math.Max(maxStage, linkBound);
         double step = (m - 1) * steady + fill + inter + optim;
         prog.StepCycles = step;
-        prog.Schedule = new ProgramSchedule { Kind = "pipeline", Microbatches = m, MicrobatchSize = src.BatchSize / m, Order = lg.Tasks.Select(t => t.Id).ToList() };
+        prog.Schedule = new ProgramSchedule { Kind = "pipeline", Microbatches = m, MicrobatchSize = src.BatchSize / m, RowChunks = k, Order = lg.Tasks.Select(t => t.Id).ToList() };
 
         for (int gi = 0; gi < plan.Groups.Count; gi++)
         {
@@ -113,7 +117,7 @@ public static class WaferCompiler
         prog.Routes = routes;
         Finish(prog, src, o, p, lg, inference);
         string worst = "";
-        int wg = Array.IndexOf(stage, maxStage);
+        int wg = time.Slowest;
         if (wg >= 0)
         {
             var heavy = plan.Groups[wg].Where(ti => lg.Tasks[ti].Phase != Phase.Optimizer).OrderByDescending(ti => plan.Costs[ti].Cycles).FirstOrDefault(plan.Groups[wg][0]);
@@ -122,7 +126,7 @@ public static class WaferCompiler
         prog.Bottleneck =
             linkBound > maxStage && (m - 1) * linkBound > fill ? $"fabric link load ({linkBound:0} wavelets per micro-batch on the busiest link)"
             : optim > Math.Max((m - 1) * steady, fill) ? "optimizer update"
-            : fill > (m - 1) * steady ? $"pipeline fill/drain ({m} micro-batch{(m > 1 ? "es" : "")} through {plan.Groups.Count} stages; slowest stage {worst})"
+            : fill > (m - 1) * steady ? $"pipeline fill/drain ({m} micro-batch{(m > 1 ? "es" : "")} of {k} row chunk{(k > 1 ? "s" : "")} through {plan.Groups.Count} stages; slowest stage {worst})"
             : $"pipeline stage {worst}";
         if (inference) Decode(prog, src, o, p, plan);
         return prog;

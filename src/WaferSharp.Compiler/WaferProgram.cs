@@ -148,6 +148,8 @@ public sealed class ProgramSchedule
     public int MicrobatchSize { get; set; } = 1;
     /// <summary>Activation recomputation factor (weight streaming: keep every k-th activation; 1 = none).</summary>
     public int RecomputeSegments { get; set; } = 1;
+    /// <summary>Pipelined: row (token) chunks a micro-batch streams through the regions in (1 = whole micro-batches).</summary>
+    public int RowChunks { get; set; } = 1;
     /// <summary>Kernel ids in issue order.</summary>
     public List<int> Order { get; set; } = new();
 }
