@@ -5,8 +5,8 @@ namespace WaferSharp.Compiler;
 /// <summary>
 /// Placement groups: kernels that share resident data run on one region. A kernel joins the group of every parameter
 /// it reads (so a layer's forward, input-gradient and update kernels sit with its weights), and a gradient kernel whose
-/// only consumers are optimizer updates joins them. Any other parameter-free kernel joins the group of the producer of
-/// its largest input. Groups are ordered by their first kernel (a topological order).
+/// only consumers are optimizer updates joins them. Any other parameter-free kernel joins the group at the other end
+/// of its largest edge (its largest input's producer, or the consumer of an output that dwarfs its inputs). Groups are ordered by their first kernel (a topological order).
 /// </summary>
 public static class Grouping
 {
@@ -36,21 +36,32 @@ public static class Grouping
         var inParamGroup = new bool[n];
         foreach (var t in lg.Tasks) if (t.Params.Count > 0 || t.Phase == Phase.Optimizer) inParamGroup[Find(t.Id)] = true;
 
-        // A kernel with no resident data of its own joins the group of the producer of its largest input (the nearest
+        // A kernel with no resident data of its own joins the group at the other end of its largest edge (the nearest
         // producer on a tie), in topological order so chains fold in: big intermediates (the LM head's logits into the
         // loss and back into the head's weight gradient, attention scores into their reductions) never leave their
         // region, gradients are computed where their largest operand is, and only layer activations cross the fabric.
-        var largest = new int[n];
-        var largestBytes = new long[n];
-        Array.Fill(largest, -1);
+        // (a gradient kernel prefers a stashed forward activation on a tie: it stays where it was stashed; a kernel whose
+        // output dwarfs its inputs, like an embedding's scatter into a table gradient, joins its consumer instead)
+        var partner = new int[n];
+        var best = new (long Bytes, int Stash, int Near)[n];
+        Array.Fill(partner, -1);
+        void Offer(int at, int other, long bytes, int stash, int near)
+        {
+            var key = (bytes, stash, near);
+            if (partner[at] < 0 || key.CompareTo(best[at]) > 0) { partner[at] = other; best[at] = key; }
+        }
         foreach (var e in lg.Edges)
-            if (e.Bytes > largestBytes[e.To] || (e.Bytes == largestBytes[e.To] && e.From > largest[e.To])) { largestBytes[e.To] = e.Bytes; largest[e.To] = e.From; }
+        {
+            bool stash = lg.Tasks[e.From].Phase == Phase.Forward && lg.Tasks[e.To].Phase == Phase.Backward;
+            Offer(e.To, e.From, e.Bytes, stash ? 1 : 0, e.From);
+            Offer(e.From, e.To, e.Bytes, 0, -e.To);
+        }
         for (int i = 0; i < n; i++)
         {
             int r = Find(i);
-            if (r != i || inParamGroup[r] || largest[i] < 0 || lg.Tasks[i].Phase == Phase.Optimizer) continue;
-            bool flag = inParamGroup[Find(largest[i])];
-            Union(i, largest[i]);
+            if (inParamGroup[r] || partner[i] < 0 || lg.Tasks[i].Phase == Phase.Optimizer) continue;
+            bool flag = inParamGroup[Find(partner[i])];
+            Union(i, partner[i]);
             inParamGroup[Find(i)] |= flag;
         }
 

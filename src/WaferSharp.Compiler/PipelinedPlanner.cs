@@ -153,24 +153,31 @@ internal static class PipelinedPlanner
             if (hs > area.H) break;
             int shelves = area.H / hs;
             long capacityCols = (long)shelves * area.W;
+            int maxCols = (int)Math.Min(int.MaxValue, capacityCols);
             double liveFrac = live / (double)area.Pes;
-            double Stage(int i, int w)
+            // estimates only change at ladder steps of the region's sides: memoise per (group, ladder cell)
+            var memo = new Dictionary<(int, int, int), double>();
+            double Stage(int i, int c)
             {
+                var (w, h) = Floorplanner.Shape(c, hs, area.W);
+                var key = (i, p.LadderFloor(w), p.LadderFloor(h));
+                if (memo.TryGetValue(key, out double hit)) return hit;
                 double s = 0;
-                foreach (var t in tasksOf[i]) s += t.Kernel.Estimate(t.Work, w, hs, p).Cycles;
-                return s;
+                foreach (var t in tasksOf[i]) s += t.Kernel.Estimate(t.Work, w, h, p).Cycles;
+                return memo[key] = s;
             }
             var minW = new int[n];
             var working = new long[n];
-            for (int i = 0; i < n; i++) minW[i] = MinWidth(groups[members[i]], lg, resident[members[i]], hs, area.W, o, p);
+            for (int i = 0; i < n; i++) minW[i] = MinWidth(groups[members[i]], lg, resident[members[i]], hs, maxCols, area, o, p);
             if (minW.Any(x => x < 0)) continue;
             RegionRect[]? rects = null;
             double budget = capacityCols * 0.95 * liveFrac;
             for (int iter = 0; iter < 24; iter++)
             {
+                for (int i = 0; i < n; i++) if (minW[i] > area.W) minW[i] = Math.Min(maxCols, (minW[i] + area.W - 1) / area.W * area.W);
                 long minSum = minW.Sum(x => (long)x);
                 if (minSum > capacityCols * 0.97 * liveFrac) { rects = null; break; }
-                var widths = Balance(n, minW, area.W, Math.Max(minSum, budget), Stage);
+                var widths = Balance(n, minW, maxCols, area.W, Math.Max(minSum, budget), Stage);
                 rects = Floorplanner.Pack(widths, hs, area, o.Defects);
                 if (rects is null)
                 {
@@ -187,7 +194,7 @@ internal static class PipelinedPlanner
                     if (p.CodeBytesPerPe + working[i] + (resident[members[i]] + r.Pes - 1) / r.Pes > o.Wafer.PeSramBytes)
                     {
                         ok = false;
-                        minW[i] = Math.Min(area.W, Math.Max(minW[i] + 1, r.W + 1 + r.W / 4));
+                        minW[i] = Math.Min(maxCols, Math.Max(minW[i] + 1, Floorplanner.Columns(r, hs, area.W) + 1 + r.W / 4));
                     }
                 }
                 if (ok) break;
@@ -204,14 +211,15 @@ internal static class PipelinedPlanner
         {
             long need = members.Sum(gi => resident[gi]);
             throw new ModelTooLargeException(
-                $"the model does not fit layer-pipelined mode on {o.Wafer.Name}: its regions need {Units.Bytes(need)} of resident SRAM plus kernel buffers, more than the {live} usable PEs can be packed with; use --mode weight-streaming (or a smaller --batch-size)");
+                $"the model does not fit layer-pipelined mode on {o.Wafer.Name}: its regions need {Units.Bytes(need)} of resident SRAM ({Units.Bytes(need / (double)live)} per PE on average) plus each kernel's working buffers, and no packing of {members.Count} regions on the {live} usable PEs ({Units.Bytes(live * (double)perPe)} for tensors) leaves every PE within its {o.Wafer.PeSramBytes / 1024} KiB; use --mode weight-streaming (or a smaller --batch-size)");
         }
         workingOut = bestWorking!;
         return bestRects;
     }
 
     // Widths (each in [minW, maxW]) for the smallest target stage time whose total width fits the budget.
-    private static int[] Balance(int n, int[] minW, int maxW, double budget, Func<int, int, double> stage)
+    // Columns above one shelf's width mean whole shelves (see Floorplanner.Shape), and cost whole shelves.
+    private static int[] Balance(int n, int[] minW, int maxW, int shelfW, double budget, Func<int, int, double> stage)
     {
         var w = new int[n];
         int WidthFor(int i, double target)
@@ -222,7 +230,17 @@ internal static class PipelinedPlanner
             while (lo + 1 < hi) { int mid = (lo + hi) / 2; if (stage(i, mid) <= target) hi = mid; else lo = mid; }
             return hi;
         }
-        double Fill(double target) { double sum = 0; for (int i = 0; i < n; i++) { w[i] = WidthFor(i, target); sum += w[i]; } return sum; }
+        double Fill(double target)
+        {
+            double sum = 0;
+            for (int i = 0; i < n; i++)
+            {
+                w[i] = WidthFor(i, target);
+                if (w[i] > shelfW) w[i] = Math.Min(maxW, (w[i] + shelfW - 1) / shelfW * shelfW);
+                sum += w[i];
+            }
+            return sum;
+        }
         double tLo = 0, tHi = 0;
         for (int i = 0; i < n; i++) { tLo = Math.Max(tLo, stage(i, maxW)); tHi = Math.Max(tHi, stage(i, minW[i])); }
         if (Fill(tLo) <= budget) return w;
@@ -303,18 +321,25 @@ internal static class PipelinedPlanner
     }
 
     // The narrowest region of height hs whose PEs hold the group's resident data and its kernels' working sets; -1 if none.
-    private static int MinWidth(List<int> group, LoweredGraph lg, long resident, int hs, int maxW, CompileOptions o, CostParams p)
+    private static int MinWidth(List<int> group, LoweredGraph lg, long resident, int hs, int maxCols, RegionRect area, CompileOptions o, CostParams p)
     {
-        bool Fits(int w) => p.CodeBytesPerPe + Working(group, lg, w, hs, p) + (resident + (long)w * hs - 1) / ((long)w * hs) <= o.Wafer.PeSramBytes;
+        bool Fits(int c)
+        {
+            var (w, h) = Floorplanner.Shape(c, hs, area.W);
+            return p.CodeBytesPerPe + Working(group, lg, w, h, p) + (resident + (long)w * h - 1) / ((long)w * h) <= o.Wafer.PeSramBytes;
+        }
         int lo = (int)Math.Max(1, Math.Ceiling(resident / (double)(o.Wafer.PeSramBytes - p.CodeBytesPerPe) / hs));
-        if (lo > maxW) return -1;
+        if (lo > maxCols) return -1;
         if (Fits(lo)) return lo;
         int hi = lo;
-        while (hi < maxW && !Fits(hi)) hi = Math.Min(maxW, hi * 2);
+        while (hi < maxCols && !Fits(hi)) hi = Math.Min(maxCols, hi * 2);
         if (!Fits(hi)) return -1;
         while (lo + 1 < hi) { int mid = (lo + hi) / 2; if (Fits(mid)) hi = mid; else lo = mid; }
         return hi;
     }
+
+    /// <summary>Most parallel lanes one route uses across a shared region boundary.</summary>
+    internal const int MaxLanes = 16;
 
     /// <summary>Lays routes for every edge between groups on the same wafer; returns them with the router state.</summary>
     public static (List<ProgramRoute> Routes, Router[] Routers) Route(Plan plan, CompileOptions o, CostParams p)
@@ -338,16 +363,28 @@ internal static class PipelinedPlanner
             int gf = plan.GroupOf[e.From], gt = plan.GroupOf[e.To];
             if (gf == gt || plan.WaferOf[gf] != plan.WaferOf[gt] || !done.Add((gf, gt, e.Value))) continue;
             var a = plan.Rects[gf]; var b = plan.Rects[gt];
-            int dist = Math.Abs(a.X - b.X) + Math.Abs(a.Y - b.Y);
-            int lanes = dist > 64 ? 1 : Math.Max(1, Math.Min(4, Math.Min(a.H, b.H))); // long routes get one lane: colors are scarce
             double words = p.Words(e.Bytes);
             var route = new ProgramRoute { From = e.From, To = e.To, Value = $"%{e.Value.Id}:{e.Value.Type}", Words = words };
+            // Lanes: regions side by side (sharing rows) or stacked (sharing columns) stream over parallel straight lanes
+            // across the shared boundary, one row or column each (no router carries two of them); others get a few
+            // dimension-order lanes. More lanes = more link bandwidth; colors per router stay one per lane crossing it.
+            int y0 = Math.Max(a.Y, b.Y), y1 = Math.Min(a.Y + a.H, b.Y + b.H), x0 = Math.Max(a.X, b.X), x1 = Math.Min(a.X + a.W, b.X + b.W);
+            bool sideBySide = y1 > y0 && x1 <= x0, stacked = x1 > x0 && y1 <= y0;
+            int gap = Math.Max(0, Math.Max(a.X, b.X) - Math.Min(a.X + a.W, b.X + b.W)) + Math.Max(0, Math.Max(a.Y, b.Y) - Math.Min(a.Y + a.H, b.Y + b.H));
+            int lanes = sideBySide ? Math.Min(MaxLanes, y1 - y0) : stacked ? Math.Min(MaxLanes, x1 - x0) : gap <= 64 ? Math.Min(4, Math.Min(a.H, b.H)) : 2;
             int sx = b.X >= a.X + a.W ? a.X + a.W - 1 : b.X + b.W <= a.X ? a.X : a.X + a.W / 2;
             int dx = b.X >= a.X + a.W ? b.X : b.X + b.W <= a.X ? b.X + b.W - 1 : b.X + b.W / 2;
             int maxHops = 0, relays = 0;
             for (int l = 0; l < lanes; l++)
             {
                 int sy = a.Y + (int)((l + 0.5) * a.H / lanes), dy = b.Y + (int)((l + 0.5) * b.H / lanes);
+                if (sideBySide) sy = dy = y0 + (int)((l + 0.5) * (y1 - y0) / lanes);
+                if (stacked)
+                {
+                    sx = dx = x0 + (int)((l + 0.5) * (x1 - x0) / lanes);
+                    sy = b.Y >= a.Y + a.H ? a.Y + a.H - 1 : a.Y;
+                    dy = b.Y >= a.Y + a.H ? b.Y : b.Y + b.H - 1;
+                }
                 var router = routers[plan.WaferOf[gf]];
                 RouteLane? lane = null;
                 // spread congested routes: try other source/destination columns and rows of the two regions
@@ -359,6 +396,7 @@ internal static class PipelinedPlanner
                     int sy2 = k == 0 ? sy : a.Y + (sy - a.Y + oy) % a.H, dy2 = k == 0 ? dy : b.Y + (dy - b.Y + oy) % b.H;
                     lane = router.TryRoute(sx2, sy2, dx2, dy2, words / lanes);
                 }
+                if (lane is null && route.Lanes.Count > 0) { lanes = route.Lanes.Count; break; } // congested: fewer lanes
                 if (lane is null) throw router.Congested(sx, sy, dx, dy);
                 route.Lanes.Add(lane);
                 maxHops = Math.Max(maxHops, lane.Hops);

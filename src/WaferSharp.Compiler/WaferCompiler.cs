@@ -49,12 +49,13 @@ public static class WaferCompiler
         if (pipe is null && ws is null) throw new ModelTooLargeException($"the model fits neither mode: pipelined: {pipeWhy}; weight streaming: {wsWhy}");
         if (pipe is null) { ws!.ModeReason = $"auto: weight-streaming, because layer-pipelined does not fit ({pipeWhy})"; return ws; }
         if (ws is null) { pipe.ModeReason = $"auto: layer-pipelined, because weight streaming does not fit ({wsWhy})"; return pipe; }
+        string both = $"at batch {src.BatchSize}: layer-pipelined {pipe.StepCycles / o.Wafer.ClockHz * 1e3:0.###} ms/step ({pipe.Schedule.Microbatches} micro-batch{(pipe.Schedule.Microbatches > 1 ? "es" : "")}), weight streaming {ws.StepCycles / o.Wafer.ClockHz * 1e3:0.###} ms/step";
         if (pipe.StepCycles <= ws.StepCycles)
         {
-            pipe.ModeReason = $"auto: layer-pipelined fits ({pipe.SramBytesMaxPerPe / 1024.0:0.#} KiB of {o.Wafer.PeSramBytes / 1024} KiB on the fullest PE) and is {ws.StepCycles / pipe.StepCycles:0.##}x faster than weight streaming";
+            pipe.ModeReason = $"auto: layer-pipelined fits ({pipe.SramBytesMaxPerPe / 1024.0:0.#} KiB of {o.Wafer.PeSramBytes / 1024} KiB on the fullest PE) and is {ws.StepCycles / pipe.StepCycles:0.##}x faster than weight streaming {both}";
             return pipe;
         }
-        ws.ModeReason = $"auto: weight-streaming is {pipe.StepCycles / ws.StepCycles:0.##}x faster than layer-pipelined (which would fit)";
+        ws.ModeReason = $"auto: weight-streaming is {pipe.StepCycles / ws.StepCycles:0.##}x faster than layer-pipelined (which would fit) {both}";
         return ws;
     }
 
@@ -97,7 +98,7 @@ public static class WaferCompiler
             long resident = (plan.Resident[gi] + r.Pes - 1) / r.Pes;
             var reg = new ProgramRegion
             {
-                Id = gi, System = plan.WaferOf[gi], Rect = r, Tiles = [r], Kernels = plan.Groups[gi],
+                Id = gi, System = plan.WaferOf[gi], Rect = r, Tiles = Floorplanner.Tiles(r, o.Defects), Kernels = plan.Groups[gi],
                 ResidentBytesPerPe = resident, WorkingBytesPerPe = plan.Working[gi], CodeBytesPerPe = p.CodeBytesPerPe,
                 SramBytesPerPe = resident + plan.Working[gi] + p.CodeBytesPerPe,
                 KernelColors = plan.Groups[gi].Max(ti => plan.Costs[ti].Colors), StageCycles = stage[gi],

@@ -113,27 +113,38 @@ public static class CompileCommand
         if (modelArg.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
         {
             var onnx = OnnxModel.Load(modelArg);
+            var input = onnx.Inputs[0];
+            // dim 0 is the batch; a symbolic dim 1 is the sequence (given by --seq-len); anything else must be concrete
+            if (input.Dims is null) throw new CliErrors.UserError($"input '{input.Name}' of {modelArg} has no shape; export it with fixed shapes");
+            if (input.Dims.Length > 1 && input.Dims[1] is null && seqLen is null)
+                throw new CliErrors.UserError($"input '{input.Name}' of {modelArg} has a symbolic sequence dim; give --seq-len");
+            if (input.Dims.Skip(2).Any(d => d is null))
+                throw new CliErrors.UserError($"input '{input.Name}' of {modelArg} has symbolic feature dims; export it with fixed shapes");
+            int? seqOut = input.Dims.Length > 1 && input.Dims[1] is null ? seqLen : null;
+            TensorType InputAt(int b) => new(input.DType, new Shape(input.Dims.Select((d, i) => i == 0 ? b : i == 1 && d is null ? seqLen!.Value : d!.Value)));
+            int fixedBatch = input.Dims.Length > 0 && input.Dims[0] is { } d0 ? d0 : batch;
             if (inference)
             {
-                var g = OnnxImporter.Import(onnx).Graph;
-                int b = g.Inputs.Count > 0 && g.Inputs[0].Rank > 0 ? g.Inputs[0].Shape[0] : 1;
-                return (ModelSource.Fixed(g, b), null, Path.GetFileName(modelArg));
+                var others = onnx.Inputs.Skip(1).ToList();
+                if (others.Count > 0) throw new CliErrors.UserError($"{modelArg} has {onnx.Inputs.Count} inputs; wafer compile takes models with one input");
+                return (new ModelSource
+                {
+                    BatchSize = fixedBatch, Rebatchable = input.Dims.Length > 0 && input.Dims[0] is null,
+                    Trace = b => OnnxImporter.Import(onnx, new Dictionary<string, TensorType> { [input.Name] = InputAt(b) }).Graph,
+                }, seqOut, Path.GetFileName(modelArg));
             }
             var module = new OnnxModule(onnx);
-            var input = onnx.Inputs[0];
-            if (input.Dims is null || input.Dims.Skip(1).Any(d => d is null))
-                throw new CliErrors.UserError($"input '{input.Name}' of {modelArg} has symbolic feature dims; export it with fixed shapes");
             var optimizer = new AdamW(module.Parameters(), lr: 1e-4);
             return (new ModelSource
             {
-                BatchSize = batch,
+                BatchSize = fixedBatch, Rebatchable = input.Dims.Length > 0 && input.Dims[0] is null,
                 Trace = b =>
                 {
-                    var xt = new TensorType(input.DType, new Shape(input.Dims.Select((d, i) => i == 0 ? b : d!.Value)));
+                    var xt = InputAt(b);
                     var yt = module.GraphFor(xt).Graph.Outputs[0].Value.Type;
                     return TrainStep.Build(module, optimizer, (m, x, y) => F.MseLoss(m.Forward(x), y), xt, yt).Graph;
                 },
-            }, null, Path.GetFileName(modelArg));
+            }, seqOut, Path.GetFileName(modelArg));
         }
         throw new CliErrors.UserError($"MODEL must be zoo:NAME or an .onnx file, got '{modelArg}'");
     }

@@ -27,7 +27,8 @@ public abstract class MeshKernel
         public readonly bool[] Done = new bool[n * n];
     }
 
-    private readonly ConcurrentDictionary<(KernelWork, CostParams), Table> _tables = new();
+    // keyed by the parameters' identity first: hashing a CostParams record on every lookup is the hot path's cost
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<CostParams, ConcurrentDictionary<KernelWork, Table>> _tables = new();
 
     /// <summary>Best estimate on a <paramref name="regionW"/> × <paramref name="regionH"/> region (cached).</summary>
     public KernelCost Estimate(in KernelWork work, int regionW, int regionH, CostParams p)
@@ -36,8 +37,9 @@ public abstract class MeshKernel
         var ladder = p.Ladder;
         int i = Array.BinarySearch(ladder, regionW); i = i >= 0 ? i : ~i - 1;
         int j = Array.BinarySearch(ladder, regionH); j = j >= 0 ? j : ~j - 1;
-        if (_tables.Count > 4096) _tables.Clear();
-        var table = _tables.GetOrAdd((work, p), _ => new Table(ladder.Length));
+        var tables = _tables.GetValue(p, _ => new ConcurrentDictionary<KernelWork, Table>());
+        if (tables.Count > 4096) tables.Clear();
+        var table = tables.GetOrAdd(work, _ => new Table(ladder.Length));
         lock (table) return Best(table, work, i, j, p);
     }
 

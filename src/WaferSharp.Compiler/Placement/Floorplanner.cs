@@ -6,7 +6,8 @@ namespace WaferSharp.Compiler.Placement;
 /// Packs region rectangles onto a (possibly defective) fabric. Regions are laid in shelves of one height, in the given
 /// order, boustrophedon (left to right, then right to left on the next shelf), so consecutive regions — producers
 /// and their consumers in topological order — sit next to each other. A rectangle never covers a dead PE: the
-/// cursor skips past dead columns of the shelf.
+/// cursor skips past dead columns of the shelf. A region wider than a shelf takes whole shelves (its dead PEs, if
+/// any, are left out of its defect-free <see cref="Tiles"/>, as in weight-streaming mode).
 /// </summary>
 public static class Floorplanner
 {
@@ -22,7 +23,16 @@ public static class Floorplanner
         for (int i = 0; i < widths.Count; i++)
         {
             int w = widths[i];
-            if (w > area.W) return null;
+            if (w > area.W)
+            {
+                // a block of whole shelves (dead PEs inside are left out of its tiles)
+                int k = (w + area.W - 1) / area.W;
+                if (cursor > 0) { shelf++; cursor = 0; }
+                if (shelf + k > shelves) return null;
+                result[i] = new RegionRect(area.X, area.Y + shelf * shelfHeight, area.W, k * shelfHeight);
+                shelf += k;
+                continue;
+            }
             while (true)
             {
                 if (shelf >= shelves) return null;
@@ -48,6 +58,16 @@ public static class Floorplanner
         }
         return result;
     }
+
+    /// <summary>
+    /// The rectangle of a region of <paramref name="columns"/> shelf columns: up to a shelf's width it is columns ×
+    /// shelf height; beyond, whole shelves stacked (the full width × k shelf heights).
+    /// </summary>
+    public static (int W, int H) Shape(int columns, int shelfHeight, int shelfWidth) =>
+        columns <= shelfWidth ? (Math.Max(1, columns), shelfHeight) : (shelfWidth, (columns + shelfWidth - 1) / shelfWidth * shelfHeight);
+
+    /// <summary>Shelf columns a packed rectangle takes (the inverse of <see cref="Shape"/>).</summary>
+    public static int Columns(RegionRect r, int shelfHeight, int shelfWidth) => r.H > shelfHeight ? shelfWidth * (r.H / shelfHeight) : r.W;
 
     /// <summary>
     /// Splits a rectangle into defect-free tiles that cover exactly its live PEs (guillotine cuts around each dead PE:
