@@ -94,6 +94,11 @@ public static class OnnxOpTable
         }
         if (op == "Mul" && a.DType.IsFloating() && PatternFusion.Gelu(a, b) is var (gx, approx))
             return [n.Ctx.Op("Gelu", Attrs.Of(("approximate", approx)), gx)];
+        if (op == "Mul")
+        {
+            if (FuseScale(n, a, b, 0) is { } s1) return [s1];
+            if (FuseScale(n, b, a, 1) is { } s2) return [s2];
+        }
         return [n.Ctx.Op(op, a, b)];
     }
 
@@ -118,6 +123,20 @@ public static class OnnxOpTable
         product.Producer is { Op.Name: "Linear" } lin && lin.Inputs.Length == 2 && bias.Rank == 1 && bias.Kind == ValueKind.Parameter
         && bias.Shape[0] == product.Shape[-1] && bias.DType == product.DType && n.Ctx.UseCount(n.Proto.Input[productInput]) == 1
             ? n.Ctx.Op("Linear", lin.Inputs[0], lin.Inputs[1], bias) : null;
+
+    /// <summary>
+    /// Folds <c>MatMul(x, y) · s</c> with a constant scalar s (attention's 1/√d score scale) into MatMul{alpha = s}
+    /// when nothing else reads the product: the GEMM scales its accumulators as it stores them, which is the same
+    /// single float rounding as the separate Mul, without another pass over the scores.
+    /// </summary>
+    private static Value? FuseScale(OnnxNode n, Value product, Value scale, int productInput)
+    {
+        if (product.Producer is not { Op.Name: "MatMul" } mm || mm.Attrs.Has("alpha") || product.DType != DType.Float32) return null;
+        if (scale.Kind != ValueKind.Constant || scale.Data is not { Length: 1 } d || d.DType != DType.Float32) return null;
+        if (!Broadcasts(product, scale) || n.Ctx.UseCount(n.Proto.Input[productInput]) != 1) return null;
+        var attrs = Attrs.Of(("trans_a", mm.Attrs.GetBool("trans_a", false)), ("trans_b", mm.Attrs.GetBool("trans_b", false)), ("alpha", d.GetDouble(0)));
+        return n.Ctx.Op("MatMul", attrs, mm.Inputs[0], mm.Inputs[1]);
+    }
 
     private static Value?[] Variadic(OnnxNode n, string op)
     {

@@ -46,6 +46,8 @@ public static unsafe class Sgemm
     internal static long DirectThreshold = 32 * 1024;
     /// <summary>Below this m·n·k the problem runs on the calling thread only.</summary>
     internal static long ParallelThreshold = 1L << 20;
+    /// <summary>Benchmark hook: use the static one-rectangle-per-thread split (each thread packs its own operands).</summary>
+    internal static bool StaticSplit;
     /// <summary>Test hook: force the portable (non-FMA) micro-kernel.</summary>
     internal static bool ForcePortableKernel;
 
@@ -69,6 +71,29 @@ public static unsafe class Sgemm
         fixed (float* pc = c)
         {
             var prob = new Problem(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            Run(in prob, threads);
+        }
+    }
+
+    /// <summary>
+    /// Linear-layer GEMM: C[m×n] = alpha * op(A) * op(B) + beta * C + bias, with <paramref name="bias"/>[n] added
+    /// to every row inside the last k pass while the C tile is still in L1 (no separate pass over C). Each element
+    /// gets exactly the value of <see cref="Multiply"/> followed by adding the bias.
+    /// </summary>
+    public static void MultiplyBias(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
+        ReadOnlySpan<float> bias, int maxThreads = 0)
+    {
+        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (bias.Length != n) throw new ArgumentException($"bias has {bias.Length} elements, C has n = {n} columns", nameof(bias));
+        if (m == 0 || n == 0) return;
+        int threads = ResolveThreads(maxThreads);
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        fixed (float* pbias = bias)
+        {
+            var prob = new Problem(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc).WithBias(pbias);
             Run(in prob, threads);
         }
     }
@@ -152,6 +177,8 @@ public static unsafe class Sgemm
     private readonly struct Problem
     {
         public readonly nint A, B, C;
+        /// <summary>Per-column bias added after the product (0 = none).</summary>
+        public readonly nint Bias;
         public readonly nint Lda, Ldb, Ldc;
         public readonly int M, N, K;
         public readonly float Alpha, Beta;
@@ -169,32 +196,38 @@ public static unsafe class Sgemm
             this = p; A = a; B = b; C = c;
         }
 
+        private Problem(in Problem p, nint bias)
+        {
+            this = p; Bias = bias;
+        }
+
+        public Problem WithBias(float* bias) => new(in this, (nint)bias);
+
         public Problem Offset(long da, long db, long dc) =>
             new(in this, A + (nint)(da * sizeof(float)), B + (nint)(db * sizeof(float)), C + (nint)(dc * sizeof(float)));
 
         public float* PA => (float*)A;
         public float* PB => (float*)B;
         public float* PC => (float*)C;
+        public float* PBias => (float*)Bias;
     }
 
     /// <summary>Runs one GEMM with up to <paramref name="threads"/> threads.</summary>
     private static void Run(in Problem p, int threads)
     {
         int m = p.M, n = p.N, k = p.K;
-        if (k == 0 || p.Alpha == 0f)
-        {
-            ScaleC(p.PC, p.Ldc, 0, m, 0, n, p.Beta);
-            return;
-        }
         long work = (long)m * n * k;
-        if (work <= DirectThreshold)
+        if (k == 0 || p.Alpha == 0f || work <= DirectThreshold || m == 1 || n == 1)
         {
-            Direct(in p, 0, m, 0, n);
-            return;
-        }
-        if (m == 1 || n == 1)
-        {
-            Gemv(in p);
+            if (k == 0 || p.Alpha == 0f) ScaleC(p.PC, p.Ldc, 0, m, 0, n, p.Beta);
+            else if (work <= DirectThreshold) Direct(in p, 0, m, 0, n);
+            else Gemv(in p);
+            if (p.Bias != 0)
+                for (int i = 0; i < m; i++)
+                {
+                    var row = new Span<float>(p.PC + i * p.Ldc, n);
+                    TensorPrimitives.Add(row, new ReadOnlySpan<float>(p.PBias, n), row);
+                }
             return;
         }
         if (threads > 1 && work >= ParallelThreshold)
@@ -210,11 +243,92 @@ public static unsafe class Sgemm
             Blocked(in p, 0, m, 0, n);
             return;
         }
-        var job = new SplitJob(p, threads);
-        job.Execute();
+        if (StaticSplit) new SplitJob(p, threads).Execute();
+        else new SharedPackJob(p, threads).Execute();
     }
 
-    /// <summary>Splits C into a tm×tn grid of rectangles, one per thread.</summary>
+    /// <summary>
+    /// Multi-threaded GEMM with shared packing: per (jc, pc) pass all threads first pack op(A) and op(B)
+    /// together (each operand once, not once per thread), then claim (row block × column chunk) tiles of C
+    /// from a shared counter. Dynamic claiming keeps both cores busy when the shared host preempts one of
+    /// them (a static half-and-half split then waits for the slower half). The k blocking is the one
+    /// <see cref="Blocked"/> uses, so every element of C is accumulated in the same order as on one thread:
+    /// results are bit-identical for any thread count.
+    /// </summary>
+    private sealed class SharedPackJob
+    {
+        private readonly Problem _p;
+        private readonly int _threads, _kcStep, _mcStep, _ncStep;
+        private readonly ParallelOptions _opts;
+        private float* _bufA, _bufB;
+        private int _jc, _nc, _pc, _kc, _mBlocks, _cBlocks, _colChunk, _next;
+        private float _beta;
+
+        public SharedPackJob(in Problem p, int threads)
+        {
+            _p = p; _threads = threads;
+            _kcStep = BalancedBlock(p.K, KC, 4); // must match Blocked (same summation order)
+            _mcStep = BalancedBlock(p.M, MC, MR);
+            _ncStep = BalancedBlock(p.N, NC, NR);
+            _opts = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        }
+
+        public void Execute()
+        {
+            var ws = Workspace.Get();
+            _bufA = ws.SharedA((nuint)(RoundUp(_p.M, MR) * _kcStep));
+            _bufB = ws.PackB((nuint)(RoundUp(_ncStep, NR) * _kcStep));
+            _mBlocks = CeilDiv(_p.M, _mcStep);
+            for (_jc = 0; _jc < _p.N; _jc += _ncStep)
+            {
+                _nc = Math.Min(_ncStep, _p.N - _jc);
+                // about 8 tiles per thread (tail imbalance ≤ one small tile), columns in whole panels
+                int panels = CeilDiv(_nc, NR);
+                int want = Math.Clamp(CeilDiv(8 * _threads, _mBlocks), 1, panels);
+                _colChunk = CeilDiv(panels, want) * NR;
+                _cBlocks = CeilDiv(_nc, _colChunk);
+                for (_pc = 0; _pc < _p.K; _pc += _kcStep)
+                {
+                    _kc = Math.Min(_kcStep, _p.K - _pc);
+                    _beta = _pc == 0 ? _p.Beta : 1f;
+                    Parallel.For(0, _threads, _opts, Pack);
+                    _next = 0;
+                    Parallel.For(0, _threads, _opts, Compute);
+                }
+            }
+        }
+
+        private void Pack(int t)
+        {
+            // B: a contiguous range of NR panels per thread; A: a contiguous range of MR panels per thread
+            int bPanels = CeilDiv(_nc, NR);
+            int b0 = (int)((long)bPanels * t / _threads), b1 = (int)((long)bPanels * (t + 1) / _threads);
+            if (b0 < b1) PackB(in _p, _pc, _kc, _jc + b0 * NR, Math.Min(_nc, b1 * NR) - b0 * NR, _bufB + (nint)b0 * NR * _kc);
+            int aPanels = CeilDiv(_p.M, MR);
+            int a0 = (int)((long)aPanels * t / _threads), a1 = (int)((long)aPanels * (t + 1) / _threads);
+            if (a0 < a1) PackA(in _p, a0 * MR, Math.Min(_p.M, a1 * MR) - a0 * MR, _pc, _kc, _bufA + (nint)a0 * MR * _kc);
+        }
+
+        private void Compute(int t)
+        {
+            bool fma = UseFmaKernel;
+            int items = _mBlocks * _cBlocks;
+            bool lastK = _pc + _kc >= _p.K;
+            float* c = _p.PC;
+            nint ldc = _p.Ldc;
+            int i;
+            while ((i = Interlocked.Increment(ref _next) - 1) < items)
+            {
+                int ib = i / _cBlocks, cb = i % _cBlocks;
+                int ic = ib * _mcStep, mc = Math.Min(_mcStep, _p.M - ic);
+                int c0 = cb * _colChunk, cw = Math.Min(_colChunk, _nc - c0);
+                Macro(mc, cw, _kc, _p.Alpha, _beta, _bufA + (nint)ic * _kc, _bufB + (nint)c0 * _kc,
+                    c + ic * ldc + _jc + c0, ldc, fma, lastK && _p.Bias != 0 ? _p.PBias + _jc + c0 : null);
+            }
+        }
+    }
+
+    /// <summary>Splits C into a tm×tn grid of rectangles, one per thread (the former scheme; kept for A/B benchmarks).</summary>
     private sealed class SplitJob
     {
         private readonly Problem _p;
@@ -409,13 +523,15 @@ public static unsafe class Sgemm
     {
         [ThreadStatic] private static Workspace? t_ws;
 
-        private float* _a, _b, _v, _v2;
-        private nuint _aCap, _bCap, _vCap, _v2Cap;
+        private float* _a, _b, _v, _v2, _sa;
+        private nuint _aCap, _bCap, _vCap, _v2Cap, _saCap;
 
         public static Workspace Get() => t_ws ??= new Workspace();
 
         public float* PackA(nuint floats) => Ensure(ref _a, ref _aCap, floats);
         public float* PackB(nuint floats) => Ensure(ref _b, ref _bCap, floats);
+        /// <summary>All of op(A) for one k block, packed once and read by every thread of a <see cref="SharedPackJob"/>.</summary>
+        public float* SharedA(nuint floats) => Ensure(ref _sa, ref _saCap, floats);
         public float* Vector(int floats) => Ensure(ref _v, ref _vCap, (nuint)floats);
         public float* Vector2(int floats) => Ensure(ref _v2, ref _v2Cap, (nuint)floats);
 
@@ -435,6 +551,7 @@ public static unsafe class Sgemm
             if (_b != null) NativeMemory.AlignedFree(_b);
             if (_v != null) NativeMemory.AlignedFree(_v);
             if (_v2 != null) NativeMemory.AlignedFree(_v2);
+            if (_sa != null) NativeMemory.AlignedFree(_sa);
         }
     }
 
@@ -472,7 +589,8 @@ public static unsafe class Sgemm
                 {
                     int mc = Math.Min(mcStep, i1 - ic);
                     PackA(in p, ic, mc, pc, kc, bufA);
-                    Macro(mc, nc, kc, p.Alpha, beta, bufA, bufB, c + ic * ldc + jc, ldc, fma);
+                    Macro(mc, nc, kc, p.Alpha, beta, bufA, bufB, c + ic * ldc + jc, ldc, fma,
+                        pc + kc >= k && p.Bias != 0 ? p.PBias + jc : null);
                 }
             }
         }
@@ -481,7 +599,7 @@ public static unsafe class Sgemm
     /// <summary>Macro-kernel: walks the packed A block (mc×kc) and B block (kc×nc) in register tiles.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Macro(int mc, int nc, int kc, float alpha, float beta, float* pa, float* pb,
-        float* c, nint ldc, bool fma)
+        float* c, nint ldc, bool fma, float* bias = null)
     {
         float* tile = stackalloc float[MR * NR];
         for (int jr = 0; jr < nc; jr += NR)
@@ -497,6 +615,7 @@ public static unsafe class Sgemm
                 {
                     if (fma) Kernel6x16Fma(kc, a, b, cij, ldc, alpha, beta);
                     else KernelPortable(kc, a, b, cij, ldc, alpha, beta);
+                    if (bias != null) AddBiasTile(cij, ldc, bias + jr);
                 }
                 else
                 {
@@ -508,9 +627,23 @@ public static unsafe class Sgemm
                         float* trow = tile + r * NR;
                         if (beta == 0f) for (int j = 0; j < nr; j++) crow[j] = alpha * trow[j];
                         else for (int j = 0; j < nr; j++) crow[j] = alpha * trow[j] + beta * crow[j];
+                        if (bias != null) for (int j = 0; j < nr; j++) crow[j] += bias[jr + j];
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>Adds bias[0..NR) to the MR rows of a just-written C tile (still in L1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddBiasTile(float* c, nint ldc, float* bias)
+    {
+        var b0 = Vector256.Load(bias);
+        var b1 = Vector256.Load(bias + 8);
+        for (int r = 0; r < MR; r++, c += ldc)
+        {
+            Vector256.Store(Vector256.Load(c) + b0, c);
+            Vector256.Store(Vector256.Load(c + 8) + b1, c + 8);
         }
     }
 

@@ -6,7 +6,8 @@ namespace WaferSharp.Graph.Ops;
 /// <summary>
 /// torch.matmul: batched with broadcast batch dims; rank-1 operands are promoted and the promoted dim removed.
 /// Attributes <c>trans_a</c>/<c>trans_b</c> (default false) use the transpose of the last two dims of an
-/// operand without materializing it (the backward pass uses them).
+/// operand without materializing it (the backward pass uses them). Attribute <c>alpha</c> (default 1) scales the
+/// product inside the GEMM (C = alpha·op(A)·op(B)); the ONNX importer folds attention's score scale into it.
 /// </summary>
 public sealed class MatMul : OpDef
 {
@@ -58,11 +59,12 @@ public sealed class MatMul : OpDef
         var aBatch = a.Rank <= 2 ? Shape.Scalar : new Shape(a.Shape.Dims[..^2].ToArray());
         var bBatch = b.Rank <= 2 ? Shape.Scalar : new Shape(b.Shape.Dims[..^2].ToArray());
         int lda = p.TA ? p.M : p.K, ldb = p.TB ? p.K : p.N;
+        float alpha = attrs.GetFloat("alpha", 1f);
         long aMat = (long)p.M * p.K, bMat = (long)p.K * p.N, cMat = (long)p.M * p.N;
         if (nb == 1 || (aBatch.Equals(p.Batch) && bBatch.Equals(p.Batch)) || (aBatch.Equals(p.Batch) && bBatch.Numel == 1) || (bBatch.Equals(p.Batch) && aBatch.Numel == 1))
         {
             // Uniform strides: one batched call (stride 0 broadcasts a single matrix).
-            Sgemm.MultiplyBatched(p.TA, p.TB, p.M, p.N, p.K, 1f, a.AsFloat(), lda, aBatch.Numel == 1 ? 0 : aMat,
+            Sgemm.MultiplyBatched(p.TA, p.TB, p.M, p.N, p.K, alpha, a.AsFloat(), lda, aBatch.Numel == 1 ? 0 : aMat,
                 b.AsFloat(), ldb, bBatch.Numel == 1 ? 0 : bMat, 0f, o.AsFloat(), p.N, cMat, nb);
             return [o];
         }
@@ -74,35 +76,39 @@ public sealed class MatMul : OpDef
         {
             long ia = 0, ib = 0;
             for (int d = 0; d < idx.Length; d++) { ia += idx[d] * sa[d]; ib += idx[d] * sb[d]; }
-            Sgemm.Multiply(p.TA, p.TB, p.M, p.N, p.K, 1f, a.AsFloat().Slice((int)(ia * aMat)), lda,
+            Sgemm.Multiply(p.TA, p.TB, p.M, p.N, p.K, alpha, a.AsFloat().Slice((int)(ia * aMat)), lda,
                 b.AsFloat().Slice((int)(ib * bMat)), ldb, 0f, o.AsFloat().Slice((int)(i * cMat), (int)cMat), p.N);
             for (int d = idx.Length - 1; d >= 0; d--) { if (++idx[d] < p.Batch[d]) break; idx[d] = 0; }
         }
         return [o];
     }
 
-    /// <summary>dA = g·Bᵀ, dB = Aᵀ·g (with the transposes folded into trans flags), summed over broadcast batch dims.</summary>
+    /// <summary>dA = alpha·g·Bᵀ, dB = alpha·Aᵀ·g (transposes folded into trans flags, alpha into the GEMMs), summed over broadcast batch dims.</summary>
     public override Value?[] Gradient(GradContext c)
     {
         var bld = c.B;
         Value a = c.X(0), b = c.X(1), g = c.GradOutput;
         bool ta = c.Attrs.GetBool("trans_a", false), tb = c.Attrs.GetBool("trans_b", false);
+        double alpha = c.Attrs.GetDouble("alpha", 1.0);
         Value a2 = a.Rank == 1 ? bld.Reshape(a, 1, a.Shape[0]) : a;
         Value b2 = b.Rank == 1 ? bld.Reshape(b, b.Shape[0], 1) : b;
         var p = Resolve(a2.Type, b2.Type, c.Attrs);
         var g2 = bld.Reshape(g, p.Out.ToArray()); // g with the promoted dims restored
         // C = op(A)·op(B).  d op(A) = g·op(B)ᵀ ; d op(B) = op(A)ᵀ·g.
-        Value da = ta ? Mm(bld, b2, g2, tb, true) : Mm(bld, g2, b2, false, !tb);   // A = op(A)ᵀ when ta: dA = (g·op(B)ᵀ)ᵀ = op(B)·gᵀ
-        Value db = tb ? Mm(bld, g2, a2, true, ta) : Mm(bld, a2, g2, !ta, false);   // B = op(B)ᵀ when tb: dB = gᵀ·op(A)
+        Value da = ta ? Mm(bld, b2, g2, tb, true, alpha) : Mm(bld, g2, b2, false, !tb, alpha);   // A = op(A)ᵀ when ta: dA = (g·op(B)ᵀ)ᵀ = op(B)·gᵀ
+        Value db = tb ? Mm(bld, g2, a2, true, ta, alpha) : Mm(bld, a2, g2, !ta, false, alpha);   // B = op(B)ᵀ when tb: dB = gᵀ·op(A)
         da = bld.Reshape(bld.SumTo(da, a2.Shape), a.Shape.ToArray());
         db = bld.Reshape(bld.SumTo(db, b2.Shape), b.Shape.ToArray());
         return [da, db];
     }
 
-    private static Value Mm(GraphBuilder b, Value x, Value y, bool tx, bool ty) =>
-        b.Op("MatMul", tx || ty ? Attrs.Of(("trans_a", tx), ("trans_b", ty)) : null, x, y);
+    private static Value Mm(GraphBuilder b, Value x, Value y, bool tx, bool ty, double alpha)
+    {
+        if (alpha != 1.0) return b.Op("MatMul", Attrs.Of(("trans_a", tx), ("trans_b", ty), ("alpha", alpha)), x, y);
+        return b.Op("MatMul", tx || ty ? Attrs.Of(("trans_a", tx), ("trans_b", ty)) : null, x, y);
+    }
 
-    /// <summary>2·M·N·K per batch element.</summary>
+    /// <summary>2·M·N·K per batch element (alpha is applied to the accumulators as they are stored, no extra pass).</summary>
     public override OpCost Cost(IReadOnlyList<TensorType> inputs, IReadOnlyList<TensorType> outputs, Attrs attrs)
     {
         var p = Resolve(inputs[0], inputs[1], attrs);
