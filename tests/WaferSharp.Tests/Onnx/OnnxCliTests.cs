@@ -19,16 +19,7 @@ public sealed class OnnxCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    private static (int Code, string Out, string Err) Wafer(params string[] args)
-    {
-        var root = new RootCommand("wafer");
-        foreach (var c in Commands.All()) root.Subcommands.Add(c);
-        var o = new StringWriter(); var e = new StringWriter();
-        var oldOut = Console.Out; var oldErr = Console.Error;
-        Console.SetOut(o); Console.SetError(e);
-        try { return (CliErrors.Invoke(root, args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    private static (int Code, string Out, string Err) Wafer(params string[] args) => TestUtil.RunCli(args);
 
     private string Temp(string name) => Path.Combine(_dir, name);
 

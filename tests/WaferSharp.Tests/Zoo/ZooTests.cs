@@ -265,16 +265,7 @@ public class ZooCliCollection { }
 [Collection("ZooCli")]
 public class ZooCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var root = new RootCommand("test");
-        foreach (var c in Commands.All()) root.Subcommands.Add(c);
-        var oldOut = Console.Out; var oldErr = Console.Error;
-        var o = new StringWriter(); var e = new StringWriter();
-        Console.SetOut(o); Console.SetError(e);
-        try { return (CliErrors.Invoke(root, args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => TestUtil.RunCli(args);
 
     [Theory]
     [InlineData("gpt2-small", 124_439_808L)]
