@@ -141,7 +141,12 @@ public static class TrainStepProfile
         var exec = new WaferSharp.Graph.Execution.CpuExecutor(step.Graph) { DonatePersistentInputs = true };
         var byOp = new Dictionary<string, double>();
         var sw = Stopwatch.StartNew();
-        exec.AfterNode = (n, _) => { byOp[n.Op.Name + (n.Attrs.Has("trans_a") || n.Attrs.Has("trans_b") ? n.Attrs.ToString() : "")] = byOp.GetValueOrDefault(n.Op.Name + (n.Attrs.Has("trans_a") || n.Attrs.Has("trans_b") ? n.Attrs.ToString() : "")) + sw.Elapsed.TotalMilliseconds; sw.Restart(); };
+        exec.AfterNode = (n, _) =>
+        {
+            string key = n.Op.Name + (n.Attrs.Has("trans_a") || n.Attrs.Has("trans_b") ? n.Attrs.ToString() : "");
+            byOp[key] = byOp.GetValueOrDefault(key) + sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+        };
         var total = Stopwatch.StartNew();
         for (int i = 0; i < 13; i++)
         {

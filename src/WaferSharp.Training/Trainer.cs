@@ -17,8 +17,9 @@ public sealed class Trainer
     private readonly Module _model;
     private readonly Optimizer _opt;
     private TrainStep? _step, _gradStep, _apply;
-    private IGraphRunner? _runner, _gradRunner, _applyRunner, _evalRunner;
-    private TrainStep? _eval;
+    private IGraphRunner? _runner, _gradRunner, _applyRunner;
+    // Evaluation graphs by batch type: an epoch's partial last batch must not force a retrace every evaluation.
+    private readonly Dictionary<(TensorType X, TensorType Y), (TrainStep Step, IGraphRunner Runner)> _evals = new();
     private long _stepFlops;
 
     /// <summary>Creates a trainer.</summary>
@@ -207,14 +208,18 @@ public sealed class Trainer
         double total = 0; long count = 0;
         foreach (var b in batches)
         {
-            if (_eval is null || _eval.X!.Shape != b.X.Shape)
+            var key = (new TensorType(b.X.DType, b.X.Shape), new TensorType(b.Y.DType, b.Y.Shape));
+            if (!_evals.TryGetValue(key, out var ev))
             {
                 _model.Eval();
-                try { _eval = TrainStep.Build(_model, _opt, LossOf(), new TensorType(b.X.DType, b.X.Shape), new TensorType(b.Y.DType, b.Y.Shape), TrainStep.Kind.Forward); }
+                try
+                {
+                    var step = TrainStep.Build(_model, _opt, LossOf(), key.Item1, key.Item2, TrainStep.Kind.Forward);
+                    _evals[key] = ev = (step, Devices.Create(Config.Device, step.Graph));
+                }
                 finally { _model.Train(); }
-                _evalRunner = Devices.Create(Config.Device, _eval.Graph);
             }
-            var r = _evalRunner!.Run(_eval.Feeds(_opt, b, 0, []));
+            var r = ev.Runner.Run(ev.Step.Feeds(_opt, b, 0, []));
             total += r.Outputs["loss"].Item() * b.X.Shape[0];
             count += b.X.Shape[0];
         }

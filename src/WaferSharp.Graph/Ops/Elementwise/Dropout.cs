@@ -40,23 +40,15 @@ public sealed class Dropout : OpDef
         return [inputs[0], inputs[0].WithDType(DType.Bool)];
     }
 
-    /// <summary>SplitMix64 finalizer: a bijective 64-bit mix with good avalanche.</summary>
-    private static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
     /// <summary>Fills <paramref name="keep"/> for elements [start, start + keep.Length) of a tensor dropped with probability p.</summary>
     public static void Mask(long seed, double p, long start, Span<bool> keep)
     {
-        ulong key = Mix(unchecked((ulong)seed + 0x9E3779B97F4A7C15UL));
+        ulong key = Generator.Mix(unchecked((ulong)seed + 0x9E3779B97F4A7C15UL));
         // keep when u ≥ p with u uniform in [0, 1) on a 2^-53 grid
         ulong threshold = p >= 1 ? ulong.MaxValue : (ulong)Math.Ceiling(p * (1UL << 53));
         for (int i = 0; i < keep.Length; i++)
         {
-            ulong z = Mix(unchecked(key + (ulong)(start + i + 1) * 0x9E3779B97F4A7C15UL));
+            ulong z = Generator.Mix(unchecked(key + (ulong)(start + i + 1) * 0x9E3779B97F4A7C15UL));
             keep[i] = p < 1 && (z >> 11) >= threshold;
         }
     }
@@ -66,7 +58,7 @@ public sealed class Dropout : OpDef
     {
         double p = P(attrs);
         long seed = attrs.GetLong("seed", 0);
-        if (inputs.Count == 2) seed = (long)Mix(unchecked((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)inputs[1].AsInt64()[0]));
+        if (inputs.Count == 2) seed = (long)Generator.Mix(unchecked((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)inputs[1].AsInt64()[0]));
         var x = (float[])inputs[0].Storage;
         var y = DenseTensor.Zeros(outputTypes[0].Shape);
         var m = DenseTensor.Zeros(outputTypes[1].Shape, DType.Bool);
