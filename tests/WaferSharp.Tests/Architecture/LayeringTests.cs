@@ -17,6 +17,7 @@ public class LayeringTests
         ["WaferSharp.Compiler"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Hardware"],
         ["WaferSharp.Gpu"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Zoo"],
         ["WaferSharp.Onnx"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend"],
+        ["WaferSharp.Reports"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Zoo", "WaferSharp.Hardware", "WaferSharp.Compiler", "WaferSharp.Gpu", "WaferSharp.Training", "WaferSharp.Onnx"],
     };
 
     [Theory]
@@ -29,6 +30,7 @@ public class LayeringTests
     [InlineData("WaferSharp.Compiler")]
     [InlineData("WaferSharp.Gpu")]
     [InlineData("WaferSharp.Onnx")]
+    [InlineData("WaferSharp.Reports")]
     public void ReferencesOnlyLowerLayers(string assembly)
     {
         var asm = Assembly.Load(assembly);
