@@ -62,7 +62,9 @@ public static class CompareReport
         BreakdownChart(sb, r);
         sb.Append("</div>");
         if (r.InferenceRequest is not null) InferenceTable(sb, r);
-        var heat = r.Configs.Where(c => c.Kind == "wafer" && c.Fits && c.Program is not null).MinBy(c => c.TimeToGoalS);
+        // the most informative map: a layer-pipelined program (one region per layer group) if any, else the fastest
+        var mapped = r.Configs.Where(c => c.Kind == "wafer" && c.Fits && c.Program is not null).ToList();
+        var heat = mapped.Where(c => c.Program!.Mode == "layer-pipelined").MinBy(c => c.TimeToGoalS) ?? mapped.MinBy(c => c.TimeToGoalS);
         if (heat?.Program is { } prog)
         {
             sb.Append("<h2>Wafer placement (").Append(E(Reports.Verdict.Label(heat))).Append(")</h2><p class=\"small\">")
@@ -119,9 +121,9 @@ public static class CompareReport
             sb.Append("<tr data-config=\"").Append(c.Id).Append("\"").Append(c.Fits ? "" : " class=\"nofit\"").Append("><td class=\"l\"><span class=\"tag ").Append(c.Kind).Append("\">")
               .Append(c.Kind).Append("</span> ").Append(E(Reports.Verdict.Label(c))).Append("</td><td class=\"l\">")
               .Append(c.Fits ? "yes" : "<b>no</b>: " + E(c.Reason ?? "")).Append("</td><td class=\"l\">").Append(E(c.Plan)).Append("</td><td>").Append(c.GlobalBatch).Append("</td><td>")
-              .Append(Opt(c.StepTimeS, v => F(v, v < 1 ? "0.####" : "0.##") + " s")).Append("</td><td>").Append(F(c.TokensPerStep, "N0")).Append("</td><td><b>")
+              .Append(Opt(c.StepTimeS, Reports.Verdict.Seconds)).Append("</td><td>").Append(F(c.TokensPerStep, "N0")).Append("</td><td><b>")
               .Append(Opt(c.TimeToGoalS, Reports.Verdict.Duration)).Append("</b></td><td>").Append(Opt(c.CostUsd, Reports.Verdict.Money)).Append("</td><td>")
-              .Append(Opt(c.EnergyKwh, Reports.Verdict.Energy)).Append("</td><td>").Append(Opt(c.Utilization, v => F(v * 100, "0.#") + "%")).Append("</td><td class=\"l\">");
+              .Append(Opt(c.EnergyKwh, Reports.Verdict.Energy)).Append("</td><td>").Append(Opt(c.Utilization, Reports.Verdict.Percent)).Append("</td><td class=\"l\">");
             if (c.Burden is { } b) sb.Append("<span title=\"").Append(E(b.Explanation)).Append("\"><b>").Append(b.Score).Append("</b> <span class=\"small\">").Append(E(b.Items.Count == 0 ? "nothing to partition" : string.Join(", ", b.Items))).Append("</span></span>");
             else sb.Append("—");
             sb.Append("</td></tr>");
@@ -308,10 +310,10 @@ public static class CompareReport
                 {
                     double w = v[k] / b.TotalS * barW;
                     if (w <= 0) continue;
-                    sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"seg\" data-config=\"{c.Id}\" data-part=\"{Parts[k].Key}\" x=\"{F(x)}\" y=\"{F(y)}\" width=\"{F(w)}\" height=\"{Row - 6}\" fill=\"{Parts[k].Color}\"><title>{E($"{Parts[k].Label}: {F(v[k] / b.TotalS * 100, "0.#")}% ({F(v[k], "0.####")} s)")}</title></rect>");
+                    sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"seg\" data-config=\"{c.Id}\" data-part=\"{Parts[k].Key}\" x=\"{F(x)}\" y=\"{F(y)}\" width=\"{F(w)}\" height=\"{Row - 6}\" fill=\"{Parts[k].Color}\"><title>{E($"{Parts[k].Label}: {F(v[k] / b.TotalS * 100, "0.#")}% ({Reports.Verdict.Seconds(v[k])})")}</title></rect>");
                     x += w;
                 }
-                sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + barW + 6}\" y=\"{F(y + 14)}\">{E(F(b.TotalS, b.TotalS < 1 ? "0.####" : "0.##"))} s/step</text>");
+                sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + barW + 6}\" y=\"{F(y + 14)}\">{E(Reports.Verdict.Seconds(b.TotalS))}/step</text>");
             }
             else sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + 4}\" y=\"{F(y + 14)}\" style=\"fill:#868e96\">does not fit — {E(Trim(c.Reason ?? "", 150))}</text>");
             sb.Append("</g>");
@@ -330,7 +332,7 @@ public static class CompareReport
         {
             sb.Append("<tr data-config=\"inf-").Append(c.Id).Append("\"").Append(c.Fits ? "" : " class=\"nofit\"").Append("><td class=\"l\"><span class=\"tag ").Append(c.Kind).Append("\">").Append(c.Kind).Append("</span> ")
               .Append(c.Count).Append(" × ").Append(E(c.Device)).Append("</td><td class=\"l\">").Append(c.Fits ? "yes" : "<b>no</b>: " + E(c.Reason ?? "")).Append("</td><td class=\"l\">").Append(E(c.Plan)).Append("</td><td>")
-              .Append(Opt(c.TtftS, v => v < 1 ? F(v * 1e3, "0.##") + " ms" : F(v, "0.##") + " s")).Append("</td><td>").Append(Opt(c.TokensPerSPerUser, v => F(v, v < 10 ? "0.##" : "N0"))).Append("</td><td>")
+              .Append(Opt(c.TtftS, Reports.Verdict.Seconds)).Append("</td><td>").Append(Opt(c.TokensPerSPerUser, v => F(v, v < 10 ? "0.##" : "N0"))).Append("</td><td>")
               .Append(Opt(c.TokensPerS, v => F(v, v < 10 ? "0.##" : "N0"))).Append("</td><td>").Append(Opt(c.PowerKw, v => F(v, "0.#") + " kW")).Append("</td><td>")
               .Append(Opt(c.EnergyPerTokenJ, v => F(v, v < 10 ? "0.###" : "N0") + " J")).Append("</td><td>").Append(Opt(c.CostPerMillionTokensUsd, Reports.Verdict.Money)).Append("</td></tr>");
         }

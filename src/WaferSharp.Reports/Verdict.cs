@@ -23,6 +23,13 @@ public static class Verdict
         s < 120 ? $"{F(s, "0.#")} s" : s < 7200 ? $"{F(s / 60, "0.#")} min" : s < 3 * 86400 ? $"{F(s / 3600, "0.#")} h"
         : s < 730 * 86400 ? $"{F(s / 86400, "0.#")} days" : $"{F(s / (365.25 * 86400), "0.#")} years";
 
+    /// <summary>A short time (a step, a latency) in s, ms or µs.</summary>
+    public static string Seconds(double s) =>
+        s >= 1 ? $"{F(s, "0.##")} s" : s >= 1e-3 ? $"{F(s * 1e3, "0.##")} ms" : $"{F(s * 1e6, "0.##")} µs";
+
+    /// <summary>A fraction as a percentage with enough digits to be non-zero.</summary>
+    public static string Percent(double x) => x * 100 >= 10 ? $"{F(x * 100, "0")}%" : x * 100 >= 1 ? $"{F(x * 100, "0.#")}%" : $"{F(x * 100, "0.###")}%";
+
     /// <summary>Dollars with thousands separators.</summary>
     public static string Money(double usd) => usd >= 1e6 ? $"${F(usd / 1e6, "0.##")}M" : usd >= 1e4 ? $"${F(usd / 1e3, "0.#")}k" : $"${F(usd, "N2")}";
 
@@ -81,8 +88,8 @@ public static class Verdict
     {
         var bw = w.Breakdown!; var bg = g.Breakdown!;
         double gOver = (bg.CommunicationS + bg.BubbleS) / bg.TotalS, wIo = bw.WeightIoS / bw.TotalS, wOver = (bw.CommunicationS + bw.BubbleS + bw.OtherS) / bw.TotalS;
-        string gpu = $"the fastest GPU plan ({g.Plan}) runs at {F(g.Utilization!.Value * 100, "0")}% MFU and spends {F(gOver * 100, "0")}% of each step in communication and pipeline bubbles, with a parallelism burden of {g.Burden!.Score} ({string.Join(", ", g.Burden.Items)})";
-        string wafer = $"the fastest wafer plan ({w.Plan}) reaches {F(w.Utilization!.Value * 100, "0")}% of its dense peak" +
+        string gpu = $"the fastest GPU plan ({g.Plan}) runs at {Percent(g.Utilization!.Value)} MFU and spends {Percent(gOver)} of each step in communication and pipeline bubbles, with a parallelism burden of {g.Burden!.Score} ({string.Join(", ", g.Burden.Items)})";
+        string wafer = $"the fastest wafer plan ({w.Plan}) reaches {Percent(w.Utilization!.Value)} of its dense peak" +
                        (wIo > 0.05 ? $", waits {F(wIo * 100, "0")}% of the step on weight streaming" : "") +
                        (wOver > 0.05 ? $", spends {F(wOver * 100, "0")}% on fabric communication, pipeline fill and fixed latency" : "") +
                        $", with a parallelism burden of {w.Burden!.Score}" + (w.Burden.Items.Count > 0 ? $" ({string.Join(", ", w.Burden.Items)})" : "") +

@@ -157,9 +157,9 @@ public static class CompareCommand
                 new Markup((c.Kind == "wafer" ? "[darkorange3]wafer[/] " : "[dodgerblue2]gpu[/] ") + Markup.Escape(Verdict.Label(c))),
                 new Text(c.Fits ? "yes" : "no: " + Trim(c.Reason ?? "", 70)),
                 new Text(c.Plan), new Text(c.GlobalBatch.ToString(CultureInfo.InvariantCulture)),
-                new Text(O(c.StepTimeS, v => N(v, v < 1 ? "0.####" : "0.##") + " s")),
+                new Text(O(c.StepTimeS, Verdict.Seconds)),
                 new Text(O(c.TimeToGoalS, Verdict.Duration)), new Text(O(c.CostUsd, Verdict.Money)), new Text(O(c.EnergyKwh, Verdict.Energy)),
-                new Text(O(c.Utilization, v => N(v * 100, "0.#") + "%")), new Text(c.Burden is { } b ? b.Score.ToString(CultureInfo.InvariantCulture) : "—"));
+                new Text(O(c.Utilization, Verdict.Percent)), new Text(c.Burden is { } b ? b.Score.ToString(CultureInfo.InvariantCulture) : "—"));
         }
         console.Write(t);
         if (r.Inference.Count > 0)
@@ -171,7 +171,7 @@ public static class CompareCommand
             {
                 string O(double? v, string f) => v is { } x ? N(x, f) : "—";
                 it.AddRow(new Text($"{c.Kind} {c.Count} × {c.Device}"), new Text(c.Fits ? "yes" : "no: " + Trim(c.Reason ?? "", 60)), new Text(c.Plan),
-                    new Text(c.TtftS is { } tt ? (tt < 1 ? N(tt * 1e3, "0.##") + " ms" : N(tt, "0.##") + " s") : "—"),
+                    new Text(c.TtftS is { } tt ? Verdict.Seconds(tt) : "—"),
                     new Text(O(c.TokensPerSPerUser, "0.##")), new Text(O(c.TokensPerS, "N0")), new Text(O(c.EnergyPerTokenJ, "0.###")));
             }
             console.Write(it);
