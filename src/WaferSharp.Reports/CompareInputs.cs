@@ -80,16 +80,20 @@ public static class CostDefaults
 /// <summary>
 /// The global batch each side uses when the user gives none: a reference batch from the GPT-3 paper's table 2.1
 /// (batch in tokens grows with model size: 0.5M tokens below 1B parameters, 1M below 5B, 2M below 100B, 3.2M above),
-/// in sequences rounded to a multiple of 512 (GPT-3 175B: 1536); 1024 samples for models without a sequence.
+/// in sequences rounded to a multiple of 512 (GPT-3 175B: 1536) and at most <see cref="MaxSequences"/>; 1024 samples
+/// for models without a sequence.
 /// </summary>
 public static class BatchPolicy
 {
+    /// <summary>Most sequences in a reference batch (for short sequences the token rule would give tens of thousands).</summary>
+    public const int MaxSequences = 2048;
+
     /// <summary>Reference global batch in sequences (or samples).</summary>
     public static int ReferenceBatch(long parameters, int? seqLen)
     {
         if (seqLen is not { } s || s <= 0) return 1024;
         double tokens = parameters < 1_000_000_000 ? 0.5e6 : parameters < 5_000_000_000 ? 1e6 : parameters < 100_000_000_000 ? 2e6 : 3.2e6;
-        double seqs = tokens / s;
+        double seqs = Math.Min(MaxSequences, tokens / s); // short sequences: cap the count, not the tokens
         if (seqs < 512) return (int)Math.Max(1, Math.Pow(2, Math.Round(Math.Log2(Math.Max(1, seqs)))));
         return (int)Math.Max(512, Math.Round(seqs / 512) * 512);
     }

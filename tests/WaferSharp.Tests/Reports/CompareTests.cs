@@ -189,6 +189,7 @@ public class CompareTests(CompareFixture fx) : IClassFixture<CompareFixture>
         Assert.Equal(512, BatchPolicy.ReferenceBatch(124_439_808, 1024));      // 0.5M tokens
         Assert.Equal(1024, BatchPolicy.ReferenceBatch(6_658_404_352, 2048));   // 2M tokens
         Assert.Equal(1024, BatchPolicy.ReferenceBatch(67_121_152, null));      // no sequence: samples
+        Assert.Equal(BatchPolicy.MaxSequences, BatchPolicy.ReferenceBatch(1_000_000, 16)); // short sequences: capped
     }
 }
 
