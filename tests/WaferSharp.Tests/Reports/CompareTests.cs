@@ -243,6 +243,26 @@ public class CompareCliTests
     }
 
     [Fact]
+    public void QuickstartTrainsThenWritesTheComparisonReport()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"quickstart-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var (code, output, err) = TestUtil.RunCli("quickstart", "--dim", "32", "--steps", "20", "--batch-size", "16", "--output", dir);
+            Assert.True(code == 0, err);
+            string path = Path.Combine(dir, "quickstart-report.html");
+            Assert.Contains(path, output);
+            var html = File.ReadAllText(path);
+            Assert.Equal(4, Regex.Matches(html, "<circle class=\"pt[ \"]").Count); // 1, 4 systems; 8, 64 GPUs
+            Assert.Contains("quickstart MLP 32", html);
+            Assert.Contains("samples", html);
+            Assert.Equal(2, TestUtil.RunCli("quickstart", "--steps", "1", "--output", Path.Combine(dir, "missing")).Code);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void UnknownModelAndMissingInferenceOptionsAreUserErrors()
     {
         Assert.Equal(2, TestUtil.RunCli("compare", "zoo:nope", "--tokens", "1e9").Code);
