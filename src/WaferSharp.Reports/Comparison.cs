@@ -317,15 +317,24 @@ public static class Comparison
         var sys = SystemSpec.For(o.Wafer);
         var c = new InferenceConfig { Kind = "wafer", Device = o.Wafer.Name, Count = n };
         if (inf.PromptLen > (m.SeqLen ?? 0)) { c.Reason = $"--prompt-len {inf.PromptLen} exceeds the model's {m.SeqLen}-token context"; return c; }
+        // one replica of the model takes k systems (k > 1 when its weights are pinned across wafers); n systems hold
+        // n / k replicas, which share the users as the GPU side's TP groups do
+        WaferProgram Compile(int batch) => WaferCompiler.Compile(m.InferenceSource!(batch, inf.PromptLen),
+            new CompileOptions { Wafer = o.Wafer, Systems = 1, Mode = ExecutionMode.Auto, SeqLen = inf.PromptLen }, inference: true);
         WaferProgram prog;
+        int k, replicas, perReplica;
         try
         {
-            prog = WaferCompiler.Compile(m.InferenceSource!(inf.Batch, inf.PromptLen),
-                new CompileOptions { Wafer = o.Wafer, Systems = n, Mode = ExecutionMode.Auto, SeqLen = inf.PromptLen }, inference: true);
+            prog = Compile(inf.Batch);
+            k = Math.Max(1, prog.SystemsNeeded);
+            if (k > n) { c.Plan = $"{prog.Mode}, {k} systems per replica"; c.Reason = $"the weights need {k} systems pinned in SRAM; {n} given"; return c; }
+            replicas = n / k;
+            perReplica = (inf.Batch + replicas - 1) / replicas;
+            if (perReplica != inf.Batch) prog = Compile(perReplica);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException) { c.Reason = e.Message; return c; }
-        c.Plan = $"{prog.Mode}, {Math.Max(n, prog.SystemsNeeded)} system(s)" + (prog.Mode == "layer-pipelined" ? ", weights pinned in SRAM" : ", weights streamed per token");
-        if (prog.SystemsNeeded > n) { c.Reason = $"the weights need {prog.SystemsNeeded} systems pinned in SRAM; {n} given"; return c; }
+        c.Plan = $"{prog.Mode}, {replicas} replica{(replicas > 1 ? "s" : "")} × {k} system{(k > 1 ? "s" : "")}, {perReplica} user{(perReplica > 1 ? "s" : "")} each" +
+                 (prog.Mode == "layer-pipelined" ? ", weights pinned in SRAM" : ", weights streamed per token");
         if (prog.DecodeTokensPerS is not { } perUser) { c.Reason = "the compiler has no decode estimate for this model"; return c; }
         c.Fits = true;
         c.TtftS = prog.StepTimeS;
