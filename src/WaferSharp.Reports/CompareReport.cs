@@ -43,7 +43,7 @@ public static class CompareReport
         sb.Append(".card.wafer{border-top-color:var(--w)}.card.gpu{border-top-color:var(--g)}.card .big{font-size:24px;font-weight:650}.card .k{text-transform:uppercase;font-size:12px;letter-spacing:.06em;color:#868e96}");
         sb.Append(".verdict{background:#fff;border-radius:10px;padding:14px 18px;box-shadow:0 1px 3px rgba(0,0,0,.12)}.note{background:#fff4e6;border-left:4px solid #f08c00;padding:10px 14px;border-radius:6px;margin:12px 0}");
         sb.Append("table{border-collapse:collapse;font-size:13px;background:#fff;width:100%}td,th{border-bottom:1px solid #e9ecef;padding:5px 7px;text-align:right;vertical-align:top}th{background:#f1f3f5;font-weight:600}td.l,th.l{text-align:left}");
-        sb.Append("tr.nofit td{color:#868e96}tr.hl td{background:#fff3bf}.tag{display:inline-block;border-radius:4px;padding:0 6px;color:#fff;font-size:12px}.tag.wafer{background:var(--w)}.tag.gpu{background:var(--g)}");
+        sb.Append("tr.nofit td{color:#868e96}td.cfg{white-space:nowrap}tr.hl td{background:#fff3bf}.tag{display:inline-block;border-radius:4px;padding:0 6px;color:#fff;font-size:12px}.tag.wafer{background:var(--w)}.tag.gpu{background:var(--g)}");
         sb.Append(".charts{display:flex;flex-wrap:wrap;gap:18px}figure{margin:0}.chart{background:#fff;border-radius:10px;padding:10px;box-shadow:0 1px 3px rgba(0,0,0,.12)}figcaption{font-weight:600;margin:2px 4px 6px}");
         sb.Append("svg text{font-family:inherit;font-size:11px;fill:#495057}circle.pt,circle.pp{cursor:pointer}circle.hl{stroke:#000;stroke-width:3}.small{font-size:12px;color:#495057}");
         sb.Append("</style></head><body><main>");
@@ -118,9 +118,10 @@ public static class CompareReport
           .Append(r.GoalUnit).Append("/step</th><th>time to goal</th><th>cost</th><th>energy</th><th>util.</th><th class=\"l\">burden</th></tr>");
         foreach (var c in r.Configs)
         {
-            sb.Append("<tr data-config=\"").Append(c.Id).Append("\"").Append(c.Fits ? "" : " class=\"nofit\"").Append("><td class=\"l\"><span class=\"tag ").Append(c.Kind).Append("\">")
+            sb.Append("<tr data-config=\"").Append(c.Id).Append("\"").Append(c.Fits ? "" : " class=\"nofit\"").Append("><td class=\"l cfg\"><span class=\"tag ").Append(c.Kind).Append("\">")
               .Append(c.Kind).Append("</span> ").Append(E(Reports.Verdict.Label(c))).Append("</td><td class=\"l\">")
-              .Append(c.Fits ? "yes" : "<b>no</b>: " + E(c.Reason ?? "")).Append("</td><td class=\"l\">").Append(E(c.Plan)).Append("</td><td>").Append(c.GlobalBatch).Append("</td><td>")
+              .Append(c.Fits ? "yes" : $"<span title=\"{E(c.Reason ?? "")}\"><b>no</b>: {E(Trim(c.Reason ?? "", 90))}</span>").Append("</td><td class=\"l\">")
+              .Append(c.Fits || c.Plan.Length == 0 ? "" : "closest miss: ").Append(E(c.Plan)).Append("</td><td>").Append(c.GlobalBatch).Append("</td><td>")
               .Append(Opt(c.StepTimeS, Reports.Verdict.Seconds)).Append("</td><td>").Append(F(c.TokensPerStep, "N0")).Append("</td><td><b>")
               .Append(Opt(c.TimeToGoalS, Reports.Verdict.Duration)).Append("</b></td><td>").Append(Opt(c.CostUsd, Reports.Verdict.Money)).Append("</td><td>")
               .Append(Opt(c.EnergyKwh, Reports.Verdict.Energy)).Append("</td><td>").Append(Opt(c.Utilization, Reports.Verdict.Percent)).Append("</td><td class=\"l\">");
@@ -131,7 +132,10 @@ public static class CompareReport
         sb.Append("</table><p class=\"small\">time to goal = goal / ").Append(r.GoalUnit).Append(" per step × step time; cost = devices × hours × price; energy = IT power × time × PUE. ")
           .Append("Burden = parallel dimensions + knobs the plan needs (see the column's text). Per-config notes:</p><ul class=\"small\">");
         foreach (var c in r.Configs)
+        {
+            if (!c.Fits) sb.Append("<li><b>").Append(E(Reports.Verdict.Label(c))).Append("</b> does not fit: ").Append(E(c.Reason ?? "")).Append("</li>");
             foreach (var n in c.Notes) sb.Append("<li><b>").Append(E(Reports.Verdict.Label(c))).Append("</b>: ").Append(E(n)).Append("</li>");
+        }
         sb.Append("</ul>");
     }
 
@@ -208,7 +212,7 @@ public static class CompareReport
         const int W = 530, H = 380;
         var counts = r.Configs.Select(c => (double)c.Count).ToList();
         var times = r.Configs.Where(c => c.Fits).Select(c => c.TimeToGoalS!.Value).ToList();
-        var x = new Axis(counts.Min() / 1.6, counts.Max() * 1.6, 70, W - 20);
+        var x = new Axis(counts.Min() / 1.6, counts.Max() * 1.6, 70, W - 50);
         var (y, yTicks) = Axis.Time(times, H - 45, 45);
         var ticks = counts.Distinct().OrderBy(v => v).ToList();
         sb.Append("<figure class=\"chart\" id=\"chart-scaling\"><figcaption>Time to goal vs number of devices (log–log)</figcaption>");
@@ -315,7 +319,7 @@ public static class CompareReport
                 }
                 sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + barW + 6}\" y=\"{F(y + 14)}\">{E(Reports.Verdict.Seconds(b.TotalS))}/step</text>");
             }
-            else sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + 4}\" y=\"{F(y + 14)}\" style=\"fill:#868e96\">does not fit — {E(Trim(c.Reason ?? "", 150))}</text>");
+            else sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + 4}\" y=\"{F(y + 14)}\" style=\"fill:#868e96\">does not fit — {E(Trim(c.Reason ?? "", 120))}</text>");
             sb.Append("</g>");
         }
         sb.Append("</svg></figure>");
