@@ -350,8 +350,12 @@ internal static class PipelinedPlanner
     /// <summary>Most shelves a packing may have (shelf heights that need more are skipped).</summary>
     private const int MaxShelves = 64;
 
-    /// <summary>Most parallel lanes one route uses across a shared region boundary.</summary>
-    internal const int MaxLanes = 16;
+    /// <summary>
+    /// Most parallel lanes one route uses: one per row (column) of a shared region boundary, or per row of the source
+    /// and column of the destination for diagonal pairs. Each lane is its own link, so a transfer's bandwidth is its
+    /// lane count in wavelets per cycle.
+    /// </summary>
+    internal const int MaxLanes = 64;
 
     /// <summary>Lays routes for every edge between groups on the same wafer; returns them with the router state.</summary>
     public static (List<ProgramRoute> Routes, Router[] Routers) Route(Plan plan, CompileOptions o, CostParams p)
@@ -383,7 +387,9 @@ internal static class PipelinedPlanner
             int y0 = Math.Max(a.Y, b.Y), y1 = Math.Min(a.Y + a.H, b.Y + b.H), x0 = Math.Max(a.X, b.X), x1 = Math.Min(a.X + a.W, b.X + b.W);
             bool sideBySide = y1 > y0 && x1 <= x0, stacked = x1 > x0 && y1 <= y0;
             int gap = Math.Max(0, Math.Max(a.X, b.X) - Math.Min(a.X + a.W, b.X + b.W)) + Math.Max(0, Math.Max(a.Y, b.Y) - Math.Min(a.Y + a.H, b.Y + b.H));
-            int lanes = sideBySide ? Math.Min(MaxLanes, y1 - y0) : stacked ? Math.Min(MaxLanes, x1 - x0) : gap <= 64 ? Math.Min(4, Math.Min(a.H, b.H)) : 2;
+            // diagonal pairs (no shared rows or columns) get link-disjoint X-then-Y lanes: lane l leaves a's facing edge
+            // on its own row and turns into its own column of b, so no two lanes share a link (two meet at a crossing)
+            int lanes = sideBySide ? Math.Min(MaxLanes, y1 - y0) : stacked ? Math.Min(MaxLanes, x1 - x0) : Math.Min(MaxLanes, Math.Min(a.H, b.W));
             int sx = b.X >= a.X + a.W ? a.X + a.W - 1 : b.X + b.W <= a.X ? a.X : a.X + a.W / 2;
             int dx = b.X >= a.X + a.W ? b.X : b.X + b.W <= a.X ? b.X + b.W - 1 : b.X + b.W / 2;
             int maxHops = 0, relays = 0;
@@ -391,6 +397,11 @@ internal static class PipelinedPlanner
             {
                 int sy = a.Y + (int)((l + 0.5) * a.H / lanes), dy = b.Y + (int)((l + 0.5) * b.H / lanes);
                 if (sideBySide) sy = dy = y0 + (int)((l + 0.5) * (y1 - y0) / lanes);
+                else if (!stacked)
+                {
+                    dx = b.X + (int)((l + 0.5) * b.W / lanes);
+                    dy = b.Y >= a.Y + a.H ? b.Y : b.Y + b.H - 1;
+                }
                 if (stacked)
                 {
                     sx = dx = x0 + (int)((l + 0.5) * (x1 - x0) / lanes);
@@ -406,7 +417,7 @@ internal static class PipelinedPlanner
                     int oy = k == 0 ? 0 : (int)(Hash(e.To, e.From, k) % 1024);
                     int sx2 = k == 0 ? sx : a.X + ox % a.W, dx2 = k == 0 ? dx : b.X + ox % b.W;
                     int sy2 = k == 0 ? sy : a.Y + (sy - a.Y + oy) % a.H, dy2 = k == 0 ? dy : b.Y + (dy - b.Y + oy) % b.H;
-                    lane = router.TryRoute(sx2, sy2, dx2, dy2, words / lanes);
+                    lane = router.TryRoute(sx2, sy2, dx2, dy2, 0); // colors now, wavelets once the lane count is final
                 }
                 if (lane is null && route.Lanes.Count > 0) { lanes = route.Lanes.Count; break; } // congested: fewer lanes
                 if (lane is null) throw router.Congested(sx, sy, dx, dy);
@@ -414,6 +425,8 @@ internal static class PipelinedPlanner
                 maxHops = Math.Max(maxHops, lane.Hops);
                 relays = Math.Max(relays, lane.RelayAt.Count);
             }
+            // a congested route may have dropped lanes: the lanes it kept carry all of its wavelets
+            routers[plan.WaferOf[gf]].Carry(route.Lanes, words);
             route.Cycles = Math.Ceiling(words / lanes) + p.Alpha * maxHops + p.Beta * relays;
             routes.Add(route);
         }

@@ -120,6 +120,8 @@ public sealed class RouteLane
     public List<int> RelayAt { get; set; } = new();
     /// <summary>Hops.</summary>
     public int Hops { get; set; }
+    /// <summary>32-bit wavelets per micro-batch this lane carries (its share of the route's words).</summary>
+    public double Words { get; set; }
 }
 
 /// <summary>A producer→consumer route between two regions.</summary>
