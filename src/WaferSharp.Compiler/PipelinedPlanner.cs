@@ -373,6 +373,7 @@ internal static class PipelinedPlanner
             }
         }
         var routes = new List<ProgramRoute>();
+        var pending = new List<(ProgramRoute Route, int Wafer, int Lanes, Func<int, (int Sx, int Sy, int Dx, int Dy)> End, RegionRect A, RegionRect B)>();
         var done = new HashSet<(int, int, Value)>();
         foreach (var e in plan.Graph.Edges)
         {
@@ -382,52 +383,67 @@ internal static class PipelinedPlanner
             double words = p.Words(e.Bytes);
             var route = new ProgramRoute { From = e.From, To = e.To, Value = $"%{e.Value.Id}:{e.Value.Type}", Words = words };
             // Lanes: regions side by side (sharing rows) or stacked (sharing columns) stream over parallel straight lanes
-            // across the shared boundary, one row or column each (no router carries two of them); others get a few
-            // dimension-order lanes. More lanes = more link bandwidth; colors per router stay one per lane crossing it.
+            // across the shared boundary, one row or column each (no router carries two of them). Diagonal pairs (no
+            // shared rows or columns) get link-disjoint X-then-Y lanes: lane l leaves a's facing edge on its own row and
+            // turns into its own column of b, so no two lanes share a link (two meet at a crossing). More lanes = more
+            // link bandwidth; colors per router stay one per lane crossing it.
             int y0 = Math.Max(a.Y, b.Y), y1 = Math.Min(a.Y + a.H, b.Y + b.H), x0 = Math.Max(a.X, b.X), x1 = Math.Min(a.X + a.W, b.X + b.W);
             bool sideBySide = y1 > y0 && x1 <= x0, stacked = x1 > x0 && y1 <= y0;
-            int gap = Math.Max(0, Math.Max(a.X, b.X) - Math.Min(a.X + a.W, b.X + b.W)) + Math.Max(0, Math.Max(a.Y, b.Y) - Math.Min(a.Y + a.H, b.Y + b.H));
-            // diagonal pairs (no shared rows or columns) get link-disjoint X-then-Y lanes: lane l leaves a's facing edge
-            // on its own row and turns into its own column of b, so no two lanes share a link (two meet at a crossing)
             int lanes = sideBySide ? Math.Min(MaxLanes, y1 - y0) : stacked ? Math.Min(MaxLanes, x1 - x0) : Math.Min(MaxLanes, Math.Min(a.H, b.W));
-            int sx = b.X >= a.X + a.W ? a.X + a.W - 1 : b.X + b.W <= a.X ? a.X : a.X + a.W / 2;
-            int dx = b.X >= a.X + a.W ? b.X : b.X + b.W <= a.X ? b.X + b.W - 1 : b.X + b.W / 2;
-            int maxHops = 0, relays = 0;
-            for (int l = 0; l < lanes; l++)
+            int sx0 = b.X >= a.X + a.W ? a.X + a.W - 1 : b.X + b.W <= a.X ? a.X : a.X + a.W / 2;
+            int dx0 = b.X >= a.X + a.W ? b.X : b.X + b.W <= a.X ? b.X + b.W - 1 : b.X + b.W / 2;
+            (int, int, int, int) End(int l)
             {
+                int sx = sx0, dx = dx0;
                 int sy = a.Y + (int)((l + 0.5) * a.H / lanes), dy = b.Y + (int)((l + 0.5) * b.H / lanes);
                 if (sideBySide) sy = dy = y0 + (int)((l + 0.5) * (y1 - y0) / lanes);
-                else if (!stacked)
-                {
-                    dx = b.X + (int)((l + 0.5) * b.W / lanes);
-                    dy = b.Y >= a.Y + a.H ? b.Y : b.Y + b.H - 1;
-                }
-                if (stacked)
+                else if (stacked)
                 {
                     sx = dx = x0 + (int)((l + 0.5) * (x1 - x0) / lanes);
                     sy = b.Y >= a.Y + a.H ? a.Y + a.H - 1 : a.Y;
                     dy = b.Y >= a.Y + a.H ? b.Y : b.Y + b.H - 1;
                 }
-                var router = routers[plan.WaferOf[gf]];
-                RouteLane? lane = null;
-                // spread congested routes: try other source/destination columns and rows of the two regions
-                for (int k = 0; k < 12 && lane is null; k++)
+                else
                 {
-                    int ox = k == 0 ? 0 : (int)(Hash(e.From, e.To, k) % 1024);
-                    int oy = k == 0 ? 0 : (int)(Hash(e.To, e.From, k) % 1024);
-                    int sx2 = k == 0 ? sx : a.X + ox % a.W, dx2 = k == 0 ? dx : b.X + ox % b.W;
-                    int sy2 = k == 0 ? sy : a.Y + (sy - a.Y + oy) % a.H, dy2 = k == 0 ? dy : b.Y + (dy - b.Y + oy) % b.H;
-                    lane = router.TryRoute(sx2, sy2, dx2, dy2, 0); // colors now, wavelets once the lane count is final
+                    dx = b.X + (int)((l + 0.5) * b.W / lanes);
+                    dy = b.Y >= a.Y + a.H ? b.Y : b.Y + b.H - 1;
                 }
-                if (lane is null && route.Lanes.Count > 0) { lanes = route.Lanes.Count; break; } // congested: fewer lanes
-                if (lane is null) throw router.Congested(sx, sy, dx, dy);
-                route.Lanes.Add(lane);
-                maxHops = Math.Max(maxHops, lane.Hops);
-                relays = Math.Max(relays, lane.RelayAt.Count);
+                return (sx, sy, dx, dy);
             }
-            // a congested route may have dropped lanes: the lanes it kept carry all of its wavelets
-            routers[plan.WaferOf[gf]].Carry(route.Lanes, words);
-            route.Cycles = Math.Ceiling(words / lanes) + p.Alpha * maxHops + p.Beta * relays;
+            pending.Add((route, plan.WaferOf[gf], lanes, End, a, b));
+        }
+
+        // Every route's first lane before any route's extra lanes: extra bandwidth never takes the colors a later
+        // route needs to exist at all. A lane that finds no free color is dropped; the lanes a route keeps carry all
+        // of its wavelets (Carry), and its transfer time is its busiest link's share (words / lanes kept when the lanes
+        // are link-disjoint).
+        for (int pass = 0; pass < 2; pass++)
+            foreach (var (route, wafer, lanes, end, a, b) in pending)
+            {
+                var router = routers[wafer];
+                for (int l = pass == 0 ? 0 : 1; l < (pass == 0 ? 1 : lanes); l++)
+                {
+                    var (sx, sy, dx, dy) = end(l);
+                    RouteLane? lane = null;
+                    // spread congested routes: try other source/destination columns and rows of the two regions
+                    for (int k = 0; k < 12 && lane is null; k++)
+                    {
+                        int ox = k == 0 ? 0 : (int)(Hash(route.From, route.To, k * 64 + l) % 1024);
+                        int oy = k == 0 ? 0 : (int)(Hash(route.To, route.From, k * 64 + l) % 1024);
+                        int sx2 = k == 0 ? sx : a.X + ox % a.W, dx2 = k == 0 ? dx : b.X + ox % b.W;
+                        int sy2 = k == 0 ? sy : a.Y + (sy - a.Y + oy) % a.H, dy2 = k == 0 ? dy : b.Y + (dy - b.Y + oy) % b.H;
+                        lane = router.TryRoute(sx2, sy2, dx2, dy2, 0); // colors now, wavelets once the lane count is final
+                    }
+                    if (lane is null && pass == 0) throw router.Congested(sx, sy, dx, dy);
+                    if (lane is null) break; // congested: this route keeps the lanes it has
+                    route.Lanes.Add(lane);
+                }
+            }
+        foreach (var (route, wafer, _, _, _, _) in pending)
+        {
+            double busiest = routers[wafer].Carry(route.Lanes, route.Words);
+            int hops = route.Lanes.Max(l => l.Hops), relays = route.Lanes.Max(l => l.RelayAt.Count);
+            route.Cycles = busiest + p.Alpha * hops + p.Beta * relays;
             routes.Add(route);
         }
         return (routes, routers);

@@ -137,7 +137,7 @@ public sealed class ProgramRoute
     public double Words { get; set; }
     /// <summary>Parallel lanes.</summary>
     public List<RouteLane> Lanes { get; set; } = new();
-    /// <summary>Cycles to deliver one micro-batch: words / lanes + α·hops + β·relays.</summary>
+    /// <summary>Cycles to deliver one micro-batch: the route's wavelets on its busiest link (words / lanes for disjoint lanes) + α·hops + β·relays.</summary>
     public double Cycles { get; set; }
 }
 

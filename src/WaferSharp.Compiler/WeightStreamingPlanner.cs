@@ -60,9 +60,9 @@ internal static class WeightStreamingPlanner
             if (t.Phase == Phase.Optimizer) { costs[t.Id] = new KernelCost(0, 0, 0, 0, 0, "on-weight-memory", 0, 0, 0, "runs in weight memory"); continue; }
             var c = t.Kernel.Estimate(t.Work, area.W, hEff, p);
             costs[t.Id] = c;
+            // (weights stream through in panels: the kernels' working sets hold the received panels, not whole blocks)
+            workingMax = Math.Max(workingMax, c.SramBytesPerPe);
             double inBytes = t.Params.Sum(v => (double)p.Bytes(v.Type));
-            // the streamed-in weights sit on the PEs while the kernel runs (the kernels' working sets leave them out)
-            workingMax = Math.Max(workingMax, c.SramBytesPerPe + (long)Math.Ceiling(inBytes / live));
             double outBytes = 0;
             if (t.Phase == Phase.Backward && consumers.TryGetValue(t.Id, out var cs) && cs.All(x => lg.Tasks[x].Phase == Phase.Optimizer))
                 outBytes = t.Nodes[^1].Outputs.Sum(v => (double)p.Bytes(v.Type));

@@ -19,9 +19,9 @@ public readonly record struct KernelWork
     /// <summary>True when B is the same for all problems (a weight), so the batch folds into M.</summary>
     public bool SharedB { get; init; }
     /// <summary>
-    /// True when B is a parameter that lives in SRAM for the whole step (resident in layer-pipelined mode and counted
-    /// there; streamed in and held for the kernel in weight streaming): the kernel's working set leaves out the B block
-    /// each PE owns, and keeps only its receive buffers.
+    /// True when B is a parameter: resident in layer-pipelined mode (and counted there), streamed through in panels in
+    /// weight streaming. Either way the kernel's working set leaves out the B block each PE would own, and keeps only
+    /// its receive buffers.
     /// </summary>
     public bool ResidentB { get; init; }
     /// <summary>
