@@ -13,13 +13,14 @@ namespace WaferSharp.Cli;
 /// <see cref="Trainer"/> (the model is an <see cref="OnnxModule"/>, traced once per run) and writes the trained
 /// weights as <c>DIR/final.safetensors</c>, keyed by initializer name (ready for <c>wafer export</c>).
 /// </summary>
-public static class TrainCommand
+public static partial class TrainCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "The .onnx model file (one input)." };
-        var data = new Option<string>("--data") { Description = "A .npz file holding the inputs and targets.", Required = true };
+        var model = new Argument<string>("model") { Description = "The .onnx model file (one input), or zoo:NAME (random init from --seed)." };
+        var data = new Option<string?>("--data") { Description = "A .npz file holding the inputs and targets (zoo models: optional, synthetic data by default)." };
+        var seqLen = new Option<int?>("--seq-len") { Description = "Sequence length of zoo language models (default: min(context, 128))." };
         var inKey = new Option<string>("--input-key") { Description = "Array in --data holding the model inputs (rows on axis 0).", DefaultValueFactory = _ => "x" };
         var tgtKey = new Option<string>("--target-key") { Description = "Array in --data holding the targets.", DefaultValueFactory = _ => "y" };
         var loss = new Option<string>("--loss") { Description = "mse, or cross-entropy (int64 class targets).", DefaultValueFactory = _ => "mse" };
@@ -50,20 +51,21 @@ public static class TrainCommand
         var cmd = new Command("train", "Train an ONNX model's parameters on a .npz dataset and write final.safetensors.");
         cmd.Arguments.Add(model);
         foreach (var o in new Option[] { data, inKey, tgtKey, loss, optim, lr, wd, momentum, batch, steps, noShuffle, seed, metrics, ckptDir, ckptEvery, resume, device, outDir,
-            systems, fidelity, precision, failAt, defectRate, lrScaling, lrBase, warmup })
+            systems, fidelity, precision, failAt, defectRate, lrScaling, lrBase, warmup, seqLen })
             cmd.Options.Add(o);
-        cmd.SetAction(pr => Run(new Args(pr.GetValue(model)!, pr.GetValue(data)!, pr.GetValue(inKey)!, pr.GetValue(tgtKey)!, pr.GetValue(loss)!,
+        cmd.SetAction(pr => Run(new Args(pr.GetValue(model)!, pr.GetValue(data), pr.GetValue(inKey)!, pr.GetValue(tgtKey)!, pr.GetValue(loss)!,
             pr.GetValue(optim)!, pr.GetValue(lr), pr.GetValue(wd), pr.GetValue(momentum), pr.GetValue(batch), pr.GetValue(steps),
             pr.GetValue(noShuffle), pr.GetValue(seed), pr.GetValue(metrics), pr.GetValue(ckptDir), pr.GetValue(ckptEvery), pr.GetValue(resume),
             pr.GetValue(device)!, pr.GetValue(outDir))
         {
             Systems = pr.GetValue(systems), Fidelity = pr.GetValue(fidelity)!, Precision = pr.GetValue(precision)!, FailAtSteps = pr.GetValue(failAt) ?? [],
             DefectRate = pr.GetValue(defectRate), LrScaling = pr.GetValue(lrScaling), LrBaseBatch = pr.GetValue(lrBase), WarmupSteps = pr.GetValue(warmup),
+            SeqLen = pr.GetValue(seqLen),
         }));
         return cmd;
     }
 
-    private sealed record Args(string Model, string Data, string InputKey, string TargetKey, string Loss, string Optimizer, double Lr,
+    private sealed record Args(string Model, string? Data, string InputKey, string TargetKey, string Loss, string Optimizer, double Lr,
         double? WeightDecay, double Momentum, int BatchSize, int Steps, bool NoShuffle, ulong Seed, string? Metrics, string? CheckpointDir,
         int CheckpointEvery, bool Resume, string Device, string? OutputDir)
     {
@@ -75,6 +77,7 @@ public static class TrainCommand
         public string? LrScaling { get; init; }
         public int LrBaseBatch { get; init; } = 32;
         public int WarmupSteps { get; init; }
+        public int? SeqLen { get; init; }
     }
 
     private static int Run(Args a)
@@ -95,44 +98,17 @@ public static class TrainCommand
         if (!wafer && a.DefectRate > 0) throw new CliErrors.UserError("--defect-rate applies to wafer devices (wse3, wse2, mesh:WxH), not cpu");
         WaferSharp.Runtime.WaferRuntime.Register(new WaferSharp.Runtime.WaferRuntimeOptions { DefectRate = a.DefectRate, DefectSeed = a.Seed });
         var scaling = a.LrScaling is null ? null : LargeBatchScaling.Create(a.LrScaling, a.LrBaseBatch, a.WarmupSteps);
-        var model = RunCommand.LoadModel(a.Model);
-        if (model.Inputs.Count != 1)
-            throw new CliErrors.UserError($"{model.Source} has {model.Inputs.Count} inputs ({string.Join(", ", model.Inputs.Select(i => i.Name))}); wafer train needs a model with exactly one input");
-        RunCommand.MustExist(a.Data, "data file");
-        var arrays = Npz.Read(a.Data);
-        DenseTensor Array(string key, string opt) => arrays.TryGetValue(key, out var t) ? t
-            : throw new CliErrors.UserError($"{a.Data} has no array '{key}' ({opt}); it holds: {string.Join(", ", arrays.Keys)}");
-        var x = Array(a.InputKey, "--input-key");
-        var y = Array(a.TargetKey, "--target-key");
-        if (x.Rank == 0 || y.Rank == 0) throw new CliErrors.UserError("inputs and targets need a leading row axis");
-        if (x.Shape[0] != y.Shape[0]) throw new CliErrors.UserError($"'{a.InputKey}' has {x.Shape[0]} rows but '{a.TargetKey}' has {y.Shape[0]}; they must match");
-        if (x.Shape[0] == 0) throw new CliErrors.UserError($"'{a.InputKey}' has no rows");
-        if (a.Loss == "cross-entropy" && y.DType != DType.Int64)
-            throw new CliErrors.UserError($"--loss cross-entropy needs int64 class targets; '{a.TargetKey}' is {y.DType.ShortName()}{y.Shape}");
-        // The batch type must be one the model accepts (checked with the model's declared input).
-        var batchShape = x.Shape.With(0, a.BatchSize);
-        model.CheckInputs(new Dictionary<string, (DType, Shape)> { [model.Inputs[0].Name] = (x.DType, batchShape) });
-
-        var module = new OnnxModule(model);
-        var ps = module.Parameters();
-        if (ps.Count == 0) throw new CliErrors.UserError($"{model.Source} has no floating-point initializers to train");
-        Optimizer opt = a.Optimizer switch
-        {
-            "adamw" => new AdamW(ps, a.Lr, weightDecay: a.WeightDecay ?? 0.01),
-            "adam" => new Adam(ps, a.Lr, weightDecay: a.WeightDecay ?? 0),
-            _ => new SGD(ps, a.Lr, momentum: a.Momentum, weightDecay: a.WeightDecay ?? 0),
-        };
+        var (module, opt, loader, source, lossName, paramCount) = a.Model.StartsWith("zoo:", StringComparison.OrdinalIgnoreCase) ? Zoo(a) : Onnx(a);
         var config = new TrainerConfig
         {
-            Device = a.Device, MaxSteps = a.Steps, Loss = a.Loss, Seed = a.Seed, MetricsPath = a.Metrics,
+            Device = a.Device, MaxSteps = a.Steps, Loss = lossName, Seed = a.Seed, MetricsPath = a.Metrics,
             CheckpointDir = a.CheckpointDir, CheckpointEvery = a.CheckpointEvery, Resume = a.Resume,
             Progress = "lines", LogEvery = Math.Max(1, a.Steps / 10),
             Systems = a.Systems, Fidelity = a.Fidelity, Precision = a.Precision, LrScaling = scaling,
         };
-        var loader = new DataLoader(x, y, a.BatchSize, shuffle: !a.NoShuffle, seed: a.Seed);
         var trainer = new Trainer(module, opt, config);
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"training {model.Source}: {module.ParameterCount():N0} parameters in {ps.Count} tensors, {a.Optimizer} lr {a.Lr:G}, batch {a.BatchSize}, {a.Steps} steps, {a.Loss} on {a.Device}"));
+            $"training {source}: {module.ParameterCount():N0} parameters in {paramCount} tensors, {a.Optimizer} lr {a.Lr:G}, batch {a.BatchSize}, {a.Steps} steps, {lossName} on {a.Device}"));
         IReadOnlyList<double> losses;
         long reached;
         if (a.FailAtSteps.Length > 0)
@@ -158,10 +134,45 @@ public static class TrainCommand
         string dir = a.OutputDir ?? a.CheckpointDir ?? ".";
         Directory.CreateDirectory(dir);
         string final = Path.Combine(dir, "final.safetensors");
-        SafeTensors.Write(final, module.Weights(), new Dictionary<string, string> { ["source"] = model.Source, ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture) });
+        var weights = module is OnnxModule om ? om.Weights() : module.StateDict();
+        SafeTensors.Write(final, weights, new Dictionary<string, string> { ["source"] = source, ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture) });
         if (result.Losses.Count > 0)
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss {result.Losses[0]:F6} -> {result.FinalLoss:F6}"));
         Console.Out.WriteLine($"wrote {final}");
         return 0;
     }
+
+    private static (Module, Optimizer, DataLoader, string, string, int) Onnx(Args a)
+    {
+        if (a.Data is null) throw new CliErrors.UserError("--data FILE.npz is required for ONNX models");
+        var model = RunCommand.LoadModel(a.Model);
+        if (model.Inputs.Count != 1)
+            throw new CliErrors.UserError($"{model.Source} has {model.Inputs.Count} inputs ({string.Join(", ", model.Inputs.Select(i => i.Name))}); wafer train needs a model with exactly one input");
+        RunCommand.MustExist(a.Data, "data file");
+        var arrays = Npz.Read(a.Data);
+        DenseTensor Array(string key, string opt) => arrays.TryGetValue(key, out var t) ? t
+            : throw new CliErrors.UserError($"{a.Data} has no array '{key}' ({opt}); it holds: {string.Join(", ", arrays.Keys)}");
+        var x = Array(a.InputKey, "--input-key");
+        var y = Array(a.TargetKey, "--target-key");
+        if (x.Rank == 0 || y.Rank == 0) throw new CliErrors.UserError("inputs and targets need a leading row axis");
+        if (x.Shape[0] != y.Shape[0]) throw new CliErrors.UserError($"'{a.InputKey}' has {x.Shape[0]} rows but '{a.TargetKey}' has {y.Shape[0]}; they must match");
+        if (x.Shape[0] == 0) throw new CliErrors.UserError($"'{a.InputKey}' has no rows");
+        if (a.Loss == "cross-entropy" && y.DType != DType.Int64)
+            throw new CliErrors.UserError($"--loss cross-entropy needs int64 class targets; '{a.TargetKey}' is {y.DType.ShortName()}{y.Shape}");
+        // The batch type must be one the model accepts (checked with the model's declared input).
+        var batchShape = x.Shape.With(0, a.BatchSize);
+        model.CheckInputs(new Dictionary<string, (DType, Shape)> { [model.Inputs[0].Name] = (x.DType, batchShape) });
+
+        var module = new OnnxModule(model);
+        var ps = module.Parameters();
+        if (ps.Count == 0) throw new CliErrors.UserError($"{model.Source} has no floating-point initializers to train");
+        return (module, MakeOptimizer(a, ps), new DataLoader(x, y, a.BatchSize, shuffle: !a.NoShuffle, seed: a.Seed), model.Source, a.Loss, ps.Count);
+    }
+
+    private static Optimizer MakeOptimizer(Args a, IReadOnlyList<Parameter> ps) => a.Optimizer switch
+    {
+        "adamw" => new AdamW(ps, a.Lr, weightDecay: a.WeightDecay ?? 0.01),
+        "adam" => new Adam(ps, a.Lr, weightDecay: a.WeightDecay ?? 0),
+        _ => new SGD(ps, a.Lr, momentum: a.Momentum, weightDecay: a.WeightDecay ?? 0),
+    };
 }
