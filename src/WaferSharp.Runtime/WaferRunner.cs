@@ -23,6 +23,7 @@ public sealed class WaferRunner : IGraphRunner
     private readonly MixedPrecision? _mp;
     private readonly LossScaler? _scaler;
     private DeviceRunInfo? _timing;
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, LossScaler> Scalers = new();
 
     /// <summary>Creates a runner (compiles lazily, on the first <see cref="Run"/>).</summary>
     public WaferRunner(string device, Graph.Graph graph, DeviceContext context, WaferRuntimeOptions options)
@@ -42,7 +43,10 @@ public sealed class WaferRunner : IGraphRunner
         if (half is { } h)
         {
             _mp = MixedPrecision.Rewrite(graph, h);
-            _scaler = new LossScaler(dynamic: h == DType.Float16);
+            // One loss scale per training run: the shards' backward passes scale by what the update runner decides.
+            _scaler = context.Session is { } session
+                ? Scalers.GetValue(session, _ => new LossScaler(dynamic: h == DType.Float16))
+                : new LossScaler(dynamic: h == DType.Float16);
             // A skipped step must leave weights and optimizer state as they were, so no in-place updates.
             _exec = new CpuExecutor(_mp.Graph) { DonatePersistentInputs = false };
         }

@@ -40,6 +40,8 @@ public sealed record DeviceContext
     public int StepBatch { get; init; }
     /// <summary>Micro-batches (gradient accumulation) per update: the step graph runs this many times per update.</summary>
     public int Microbatches { get; init; } = 1;
+    /// <summary>Identifies the runners of one training run (the <see cref="Trainer"/>), so devices can share state between them (e.g. a loss scale).</summary>
+    public object? Session { get; init; }
 }
 
 /// <summary>Runs one compiled graph repeatedly on a device.</summary>

@@ -55,7 +55,7 @@ public sealed class Trainer
         int n = Config.Systems;
         if (n < 1) throw new ArgumentException($"Systems must be at least 1, got {n}");
         int rows = b.X.Rank > 0 ? b.X.Shape[0] : 1;
-        var ctx = new DeviceContext { Systems = n, Fidelity = Config.Fidelity, Precision = Config.Precision, StepBatch = rows, Microbatches = Config.GradientAccumulationSteps };
+        var ctx = new DeviceContext { Systems = n, Fidelity = Config.Fidelity, Precision = Config.Precision, StepBatch = rows, Microbatches = Config.GradientAccumulationSteps, Session = this };
         _tokensPerSample = b.X.DType is DType.Int64 or DType.Int32 && b.X.Rank == 2 ? b.X.Shape[1] : 0;
         if (Config.GradientAccumulationSteps == 1 && n == 1)
         {
