@@ -17,7 +17,7 @@ public enum DeviceRole
     Step,
     /// <summary>Forward and backward of one shard or micro-batch; its time is counted in the <see cref="Apply"/> runner's step.</summary>
     Partial,
-    /// <summary>The optimizer update after the partial runs; reports the whole step's time (from <see cref="DeviceContext.StepGraph"/>).</summary>
+    /// <summary>The optimizer update after the partial runs; reports the whole step's time (from <see cref="DeviceContext.StepGraphFactory"/>).</summary>
     Apply,
 }
 
