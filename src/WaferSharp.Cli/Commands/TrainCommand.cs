@@ -96,6 +96,10 @@ public static partial class TrainCommand
         if (a.DefectRate is < 0 or >= 1) throw new CliErrors.UserError($"--defect-rate must be in [0, 1), got {a.DefectRate}");
         bool wafer = WaferSharp.Runtime.WaferRuntime.IsWaferDevice(a.Device);
         if (!wafer && a.DefectRate > 0) throw new CliErrors.UserError("--defect-rate applies to wafer devices (wse3, wse2, mesh:WxH), not cpu");
+        if (a.Fidelity == "cycle" && !a.Device.StartsWith("mesh:", StringComparison.OrdinalIgnoreCase))
+            throw new CliErrors.UserError($"--fidelity cycle simulates small fabrics only; use a mesh:WxH device instead of {a.Device}, or --fidelity fast");
+        if (a.Fidelity == "cycle" && WaferSharp.Runtime.WaferRuntime.CycleTimer is null)
+            throw new CliErrors.UserError("--fidelity cycle needs the cycle-level fabric simulator, which is not registered in this build; use --fidelity fast");
         WaferSharp.Runtime.WaferRuntime.Register(new WaferSharp.Runtime.WaferRuntimeOptions { DefectRate = a.DefectRate, DefectSeed = a.Seed });
         var scaling = a.LrScaling is null ? null : LargeBatchScaling.Create(a.LrScaling, a.LrBaseBatch, a.WarmupSteps);
         var (module, opt, loader, source, lossName, paramCount) = a.Model.StartsWith("zoo:", StringComparison.OrdinalIgnoreCase) ? Zoo(a) : Onnx(a);

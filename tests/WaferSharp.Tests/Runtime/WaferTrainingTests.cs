@@ -8,7 +8,7 @@ using static WaferSharp.Tests.Runtime.RuntimeTestModels;
 namespace WaferSharp.Tests.Runtime;
 
 /// <summary>Training on wafer devices: same numbers as the CPU reference, plus device time from the compiled program.</summary>
-public class WaferTrainingTests
+public class WaferTrainingTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     static WaferTrainingTests() => WaferRuntime.Register();
 
@@ -79,9 +79,15 @@ public class WaferTrainingTests
         var r1 = Fit(one, "wse3", new DataLoader(x, y, 32), 6, systems: 1);
         var r4 = Fit(four, "wse3", new DataLoader(x, y, 32), 6, systems: 4);
         // Same math; only the summation order of the batch mean differs (per shard, then over shards), so the
-        // losses agree to float32 rounding: relative 1e-5 over 6 AdamW steps.
+        // losses agree to float32 rounding: relative 1e-6 (~16 ulps) over 6 AdamW steps; measured 4.4e-8.
+        double worst = 0;
         for (int i = 0; i < r1.R.Losses.Count; i++)
-            Assert.True(Math.Abs(r1.R.Losses[i] - r4.R.Losses[i]) <= 1e-5 * Math.Abs(r1.R.Losses[i]), $"step {i + 1}: {r1.R.Losses[i]} vs {r4.R.Losses[i]}");
+        {
+            double rel = Math.Abs(r1.R.Losses[i] - r4.R.Losses[i]) / Math.Abs(r1.R.Losses[i]);
+            worst = Math.Max(worst, rel);
+            Assert.True(rel <= 1e-6, $"step {i + 1}: {r1.R.Losses[i]} vs {r4.R.Losses[i]}");
+        }
+        output.WriteLine($"largest relative loss difference, 4 systems vs 1: {worst:E2}");
         Assert.NotEqual(r1.R.Losses, r4.R.Losses.Select(l => l + 1).ToList());
         Assert.Equal("weight-streaming", r4.M[^1].Device.Mode);
         Assert.True(r4.M[^1].Device.PeakFlopsPerSecond > 3.9 * r1.M[^1].Device.PeakFlopsPerSecond!.Value);
