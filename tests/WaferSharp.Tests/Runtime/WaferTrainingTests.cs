@@ -13,17 +13,17 @@ public class WaferTrainingTests(Xunit.Abstractions.ITestOutputHelper output)
     static WaferTrainingTests() => WaferRuntime.Register();
 
     private static (TrainResult R, List<StepMetrics> M) Fit(Module model, string device, DataLoader data, int steps, int systems = 1,
-        string precision = "fp32", string? metrics = null, int accumulation = 1)
+        string precision = "fp32", string? metrics = null, int accumulation = 1, DataLoader? eval = null)
     {
         var opt = new AdamW(model.Parameters(), lr: 3e-3);
         var t = new Trainer(model, opt, new TrainerConfig
         {
             Device = device, MaxSteps = steps, Progress = "none", Systems = systems, Precision = precision, MetricsPath = metrics,
-            GradientAccumulationSteps = accumulation, Loss = model is Mlp ? "mse" : "model",
+            GradientAccumulationSteps = accumulation, Loss = model is Mlp ? "mse" : "model", EvalEvery = eval is null ? 0 : 3,
         });
         var ms = new List<StepMetrics>();
         t.StepCompleted += ms.Add;
-        return (t.Fit(data), ms);
+        return (t.Fit(data, eval), ms);
     }
 
     [Fact]
@@ -33,8 +33,11 @@ public class WaferTrainingTests(Xunit.Abstractions.ITestOutputHelper output)
         var cpuModel = new Mlp(16, 32);
         var waferModel = Twin(cpuModel, new Mlp(16, 32));
         string metrics = Path.Combine(TempDir("mlp"), "m.jsonl");
-        var cpu = Fit(cpuModel, "cpu", new DataLoader(x, y, 16), 6);
-        var wafer = Fit(waferModel, "wse3", new DataLoader(x, y, 16), 6, metrics: metrics);
+        var (ex, ey) = Regression(24, 16, 12);
+        var cpu = Fit(cpuModel, "cpu", new DataLoader(x, y, 16), 6, eval: new DataLoader(ex, ey, 8));
+        var wafer = Fit(waferModel, "wse3", new DataLoader(x, y, 16), 6, metrics: metrics, eval: new DataLoader(ex, ey, 8));
+        Assert.Equal(cpu.M.Select(m => m.EvalLoss), wafer.M.Select(m => m.EvalLoss));
+        Assert.NotNull(wafer.M[2].EvalLoss);
 
         Assert.Equal(cpu.R.Losses, wafer.R.Losses); // same functional executor: bit-identical
         AssertSameWeights(cpuModel, waferModel);
@@ -68,6 +71,20 @@ public class WaferTrainingTests(Xunit.Abstractions.ITestOutputHelper output)
         var m = wafer.M[^1];
         Assert.Equal(12, m.TokensPerSample);
         Assert.Equal(m.DeviceSamplesPerSecond!.Value * 12, m.DeviceTokensPerSecond!.Value, 6);
+    }
+
+    [Fact]
+    public void GradientAccumulationOnWaferEqualsCpuAndTimesEveryMicrobatch()
+    {
+        var (x, y) = Regression(64, 16, 14);
+        var cpuModel = new Mlp(16, 32);
+        var waferModel = Twin(cpuModel, new Mlp(16, 32));
+        var cpu = Fit(cpuModel, "cpu", new DataLoader(x, y, 8), 3, accumulation: 2);
+        var wafer = Fit(waferModel, "wse3", new DataLoader(x, y, 8), 3, accumulation: 2);
+        Assert.Equal(cpu.R.Losses, wafer.R.Losses);
+        AssertSameWeights(cpuModel, waferModel);
+        var single = Fit(Twin(cpuModel, new Mlp(16, 32)), "wse3", new DataLoader(x, y, 8), 1);
+        Assert.Equal(2 * single.M[0].Device.DeviceSeconds!.Value, wafer.M[0].Device.DeviceSeconds!.Value, 12);
     }
 
     [Fact]
