@@ -18,12 +18,13 @@ public static class WaferStepBench
         public override Tensor Forward(Tensor x) => layers.Forward(x);
     }
 
-    /// <summary>[--dim D] [--hidden H] [--batch B] [--blocks N] [--block S] [--device wse3]: N alternating blocks of S steps per device.</summary>
+    /// <summary>[--dim D] [--hidden H] [--batch B] [--blocks N] [--block S] [--device wse3] [--precision fp32|bf16|fp16]: N alternating blocks of S steps per device.</summary>
     public static int Run(string[] args)
     {
         int d = Arg(args, "--dim", 1024), h = Arg(args, "--hidden", 2048), b = Arg(args, "--batch", 64);
         int blocks = Arg(args, "--blocks", 8), block = Arg(args, "--block", 5);
         string device = args.SkipWhile(a => a != "--device").Skip(1).FirstOrDefault() ?? "wse3";
+        string precision = args.SkipWhile(a => a != "--precision").Skip(1).FirstOrDefault() ?? "fp32";
         WaferRuntime.Register();
         Generator.Default.ManualSeed(0);
         var cpuModel = new Mlp(d, h);
@@ -33,7 +34,7 @@ public static class WaferStepBench
         var y = DenseTensor.Zeros(b, d); Generator.Default.FillNormal(y.AsFloat(), 0, 1);
         var data = new DataLoader(x, y, b);
         var cpu = new Trainer(cpuModel, new AdamW(cpuModel.Parameters(), lr: 1e-3), new TrainerConfig { Device = "cpu", MaxSteps = block, Progress = "none" });
-        var wafer = new Trainer(waferModel, new AdamW(waferModel.Parameters(), lr: 1e-3), new TrainerConfig { Device = device, MaxSteps = block, Progress = "none" });
+        var wafer = new Trainer(waferModel, new AdamW(waferModel.Parameters(), lr: 1e-3), new TrainerConfig { Device = device, MaxSteps = block, Progress = "none", Precision = precision });
         var tc = new List<double>(); var tw = new List<double>();
         StepMetrics? last = null;
         cpu.StepCompleted += m => tc.Add(m.HostSeconds);
@@ -52,7 +53,7 @@ public static class WaferStepBench
             ratios.Add(Median(tw.Skip(w0)) / Median(tc.Skip(c0)));
         }
         var ci = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(ci, $"MLP {d}->{h}->{d} GELU, AdamW, MSE, batch {b}; {blocks} alternating blocks of {block} steps per device after warm-up"));
+        Console.WriteLine(string.Create(ci, $"MLP {d}->{h}->{d} GELU, AdamW, MSE, batch {b}, {device} in {precision}; {blocks} alternating blocks of {block} steps per device after warm-up"));
         Console.WriteLine(string.Create(ci, $"{"device",-8} {"median ms",10} {"best ms",10}"));
         Console.WriteLine(string.Create(ci, $"{"cpu",-8} {Median(tc) * 1e3,10:F2} {tc.Min() * 1e3,10:F2}"));
         Console.WriteLine(string.Create(ci, $"{device,-8} {Median(tw) * 1e3,10:F2} {tw.Min() * 1e3,10:F2}   (first block incl. trace + compile: {firstWafer:F2} s)"));
