@@ -18,6 +18,7 @@ public class LayeringTests
         ["WaferSharp.Gpu"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Zoo"],
         ["WaferSharp.Onnx"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend"],
         ["WaferSharp.Reports"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Zoo", "WaferSharp.Hardware", "WaferSharp.Compiler", "WaferSharp.Gpu", "WaferSharp.Training", "WaferSharp.Onnx"],
+        ["WaferSharp.Runtime"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Training", "WaferSharp.Hardware", "WaferSharp.Compiler", "WaferSharp.Zoo"],
     };
 
     [Theory]
@@ -31,6 +32,7 @@ public class LayeringTests
     [InlineData("WaferSharp.Gpu")]
     [InlineData("WaferSharp.Onnx")]
     [InlineData("WaferSharp.Reports")]
+    [InlineData("WaferSharp.Runtime")]
     public void ReferencesOnlyLowerLayers(string assembly)
     {
         var asm = Assembly.Load(assembly);
