@@ -19,7 +19,7 @@ public sealed class WaferRunner : IGraphRunner
     private readonly DeviceContext _ctx;
     private readonly WaferSpec _wafer;
     private readonly WaferRuntimeOptions _options;
-    private readonly CpuExecutor _exec;
+    private CpuExecutor? _exec;
     private readonly MixedPrecision? _mp;
     private readonly LossScaler? _scaler;
     private DeviceRunInfo? _timing;
@@ -50,7 +50,8 @@ public sealed class WaferRunner : IGraphRunner
             // A skipped step must leave weights and optimizer state as they were, so no in-place updates.
             _exec = new CpuExecutor(_mp.Graph) { DonatePersistentInputs = false };
         }
-        else _exec = new CpuExecutor(graph) { DonatePersistentInputs = true };
+        // fp32: the executor runs the step graph itself, built after the first compile (in Run), because lowering
+        // prunes dead nodes from the graph it is given and the executor's plan must see the graph as it will stay.
     }
 
     /// <inheritdoc/>
@@ -75,6 +76,7 @@ public sealed class WaferRunner : IGraphRunner
     public ExecutionResult Run(IReadOnlyDictionary<Value, DenseTensor> feeds)
     {
         _timing ??= Time();
+        _exec ??= new CpuExecutor(_graph) { DonatePersistentInputs = true };
         if (_mp is null) return _exec.Run(feeds);
 
         var f = new Dictionary<Value, DenseTensor>(feeds.Count + 1);

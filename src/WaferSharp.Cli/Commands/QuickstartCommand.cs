@@ -12,8 +12,8 @@ namespace WaferSharp.Cli;
 
 /// <summary>
 /// <c>wafer quickstart</c>: the README's main command. Trains the reference MLP shape (Linear → GELU → Linear
-/// with AdamW) on a synthetic regression task on the CPU reference device and shows the loss falling, the
-/// traced step graph's size and cost; then compares the same model on wafer systems against GPUs for a fixed
+/// with AdamW) on a synthetic regression task on the simulated wse3 (CPU-identical numerics, device time from the
+/// compiler's model) and shows the loss falling and the device's throughput; then compares the same model on wafer systems against GPUs for a fixed
 /// training goal and writes <c>quickstart-report.html</c> (in the current directory or <c>--output DIR</c>).
 /// </summary>
 public static class QuickstartCommand
@@ -21,11 +21,10 @@ public static class QuickstartCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var cmd = new Command("quickstart", "Train the example MLP (Linear→GELU→Linear, AdamW) on the CPU reference device and report the run.");
+        var cmd = new Command("quickstart", "Train the example MLP (Linear→GELU→Linear, AdamW) on the simulated wse3 and report the run.");
         var dim = new Option<int>("--dim") { Description = "input/output width (the reference example uses 4096)", DefaultValueFactory = _ => 256 };
         var steps = new Option<int>("--steps") { Description = "training steps", DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch-size") { Description = "rows per batch", DefaultValueFactory = _ => 64 };
-        // the training device: one switch (the simulated wse3 once the wafer runtime is merged)
         var device = new Option<string>("--device") { Description = "device to train on", DefaultValueFactory = _ => DefaultDevice };
         var output = new Option<string>("--output") { Description = "directory for quickstart-report.html", DefaultValueFactory = _ => "." };
         var goal = new Option<string>("--goal") { Description = "training goal of the comparison, in samples", DefaultValueFactory = _ => "1e10" };
@@ -36,7 +35,7 @@ public static class QuickstartCommand
     }
 
     /// <summary>The device the quickstart trains on by default.</summary>
-    public const string DefaultDevice = "cpu";
+    public const string DefaultDevice = "wse3";
 
     /// <summary>Wafer system counts and GPU counts the quickstart compares.</summary>
     private static readonly int[] CompareSystems = [1, 4], CompareGpus = [8, 64];
@@ -51,6 +50,7 @@ public static class QuickstartCommand
     {
         if (dim <= 0 || steps <= 0 || batchSize <= 0) throw new CliErrors.UserError("--dim, --steps and --batch-size must be positive");
         if (!Directory.Exists(outputDir)) throw new CliErrors.UserError($"--output: directory {outputDir} does not exist; create it or choose another");
+        WaferSharp.Runtime.WaferRuntime.Register();
         Generator.Default.ManualSeed(0);
         // A synthetic task with a known answer: learn a fixed random linear map plus a tanh bend.
         int n = batchSize * 16;
@@ -67,6 +67,8 @@ public static class QuickstartCommand
 
         AnsiConsole.MarkupLine($"[bold]WaferSharp quickstart[/]: MLP {dim}→{2 * dim}→{dim} (GELU), AdamW lr 1e-3, batch {batchSize}, {steps} steps on [green]{device}[/]");
         AnsiConsole.MarkupLine($"model: {model.ParameterCount():N0} parameters");
+        StepMetrics? last = null;
+        trainer.StepCompleted += m => last = m;
         var sw = Stopwatch.StartNew();
         var result = trainer.Fit(loader);
         sw.Stop();
@@ -79,6 +81,11 @@ public static class QuickstartCommand
         table.AddRow("step graph", $"{g.Nodes.Count} nodes, {g.Parameters.Count} parameters, {g.States.Count} state tensors");
         table.AddRow("FLOPs per step", $"{cost.Flops / 1e9:F3} GFLOP");
         table.AddRow("wall time", $"{sw.Elapsed.TotalSeconds:F1} s ({steps / sw.Elapsed.TotalSeconds:F1} steps/s, {cost.Flops * (double)steps / sw.Elapsed.TotalSeconds / 1e9:F1} GFLOP/s)");
+        if (last is { Device.DeviceSeconds: > 0 and var devS } lm)
+        {
+            table.AddRow("device step time", $"{devS * 1e3:F4} ms ({lm.Device.Mode})");
+            table.AddRow("device throughput", $"{lm.DeviceSamplesPerSecond:N0} samples/s, {lm.DeviceTflops:F2} TFLOP/s ({lm.PercentOfPeak:F2} % of peak)");
+        }
         AnsiConsole.Write(table);
         if (!(result.FinalLoss < result.Losses[0])) throw new CliErrors.UserError("training did not reduce the loss");
 

@@ -253,6 +253,8 @@ public class CompareCliTests
             Assert.True(code == 0, err);
             string path = Path.Combine(dir, "quickstart-report.html");
             Assert.Contains(path, output);
+            Assert.Contains("wse3", output);               // trains on the simulated wafer by default
+            Assert.Contains("device throughput", output);  // and reports the device's side of each step
             var html = File.ReadAllText(path);
             Assert.Equal(4, Regex.Matches(html, "<circle class=\"pt[ \"]").Count); // 1, 4 systems; 8, 64 GPUs
             Assert.Contains("quickstart MLP 32", html);
