@@ -12,12 +12,6 @@ namespace WaferSharp.Bench;
 /// </summary>
 public static class TrainStepBench
 {
-    private sealed class Mlp(int d, int h) : Module
-    {
-        private readonly Sequential layers = new(new Linear(d, h), new GELU(), new Linear(h, d));
-        public override Tensor Forward(Tensor x) => layers.Forward(x);
-    }
-
     /// <summary>
     /// Runs the benchmark: [--dim D] [--hidden H] [--batch B] [--steps N] [--block S] [--threads T].
     /// Ours and PyTorch's steps are interleaved in blocks of S (the PyTorch peer stays alive and runs a block
@@ -30,7 +24,7 @@ public static class TrainStepBench
         const int warmup = 3;
         steps = (steps + block - 1) / block * block;
         Generator.Default.ManualSeed(0);
-        var model = new Mlp(d, h);
+        var model = new BenchMlp(d, h);
         var x = DenseTensor.Zeros(b, d); Generator.Default.FillNormal(x.AsFloat(), 0, 1);
         var y = DenseTensor.Zeros(b, d); Generator.Default.FillNormal(y.AsFloat(), 0, 1);
         using var torch = new TorchPeer(d, h, b, threads);
@@ -125,16 +119,10 @@ public static class TrainStepBench
 /// <summary>Per-op time breakdown of the traced MLP step on the CPU executor (for finding hot spots).</summary>
 public static class TrainStepProfile
 {
-    private sealed class Mlp(int d, int h) : Module
-    {
-        private readonly Sequential layers = new(new Linear(d, h), new GELU(), new Linear(h, d));
-        public override Tensor Forward(Tensor x) => layers.Forward(x);
-    }
-
     /// <summary>Runs 10 steps and prints time per op name.</summary>
     public static int Run(string[] args)
     {
-        var model = new Mlp(1024, 2048);
+        var model = new BenchMlp(1024, 2048);
         var opt = new AdamW(model.Parameters());
         var x = DenseTensor.Zeros(256, 1024); var y = DenseTensor.Zeros(256, 1024);
         var step = TrainStep.Build(model, opt, (m, a, b) => F.MseLoss(m.Forward(a), b), new(DType.Float32, x.Shape), new(DType.Float32, y.Shape));

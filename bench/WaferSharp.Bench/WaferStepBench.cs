@@ -12,12 +12,6 @@ namespace WaferSharp.Bench;
 /// </summary>
 public static class WaferStepBench
 {
-    private sealed class Mlp(int d, int h) : Module
-    {
-        private readonly Sequential layers = new(new Linear(d, h), new GELU(), new Linear(h, d));
-        public override Tensor Forward(Tensor x) => layers.Forward(x);
-    }
-
     /// <summary>[--dim D] [--hidden H] [--batch B] [--blocks N] [--block S] [--device wse3] [--precision fp32|bf16|fp16]: N alternating blocks of S steps per device.</summary>
     public static int Run(string[] args)
     {
@@ -27,8 +21,8 @@ public static class WaferStepBench
         string precision = args.SkipWhile(a => a != "--precision").Skip(1).FirstOrDefault() ?? "fp32";
         WaferRuntime.Register();
         Generator.Default.ManualSeed(0);
-        var cpuModel = new Mlp(d, h);
-        var waferModel = new Mlp(d, h);
+        var cpuModel = new BenchMlp(d, h);
+        var waferModel = new BenchMlp(d, h);
         waferModel.LoadStateDict(cpuModel.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone()));
         var x = DenseTensor.Zeros(b, d); Generator.Default.FillNormal(x.AsFloat(), 0, 1);
         var y = DenseTensor.Zeros(b, d); Generator.Default.FillNormal(y.AsFloat(), 0, 1);

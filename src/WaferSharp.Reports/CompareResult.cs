@@ -35,8 +35,8 @@ public sealed record ParallelismBurden(int Dimensions, int Knobs, IReadOnlyList<
     public int Score => Dimensions + Knobs;
 }
 
-/// <summary>One training configuration (a wafer system count or a GPU count) and what it takes to reach the goal.</summary>
-public sealed class TrainingConfig
+/// <summary>What training and inference configurations share: which devices, how many, whether and how they fit.</summary>
+public abstract class ConfigBase
 {
     /// <summary>"wafer" or "gpu".</summary>
     public string Kind { get; set; } = "";
@@ -50,8 +50,13 @@ public sealed class TrainingConfig
     public bool Fits { get; set; }
     /// <summary>Why it does not fit (null when it does).</summary>
     public string? Reason { get; set; }
-    /// <summary>The plan in one line (for a non-fitting GPU config: the closest miss).</summary>
+    /// <summary>The plan in one line (training: for a non-fitting GPU config, the closest miss).</summary>
     public string Plan { get; set; } = "";
+}
+
+/// <summary>One training configuration (a wafer system count or a GPU count) and what it takes to reach the goal.</summary>
+public sealed class TrainingConfig : ConfigBase
+{
     /// <summary>The plan's settings (wafer: mode, systems, micro-batch, accumulation; GPU: tp, pp, dp, zero, recompute, …).</summary>
     public Dictionary<string, object> PlanDetail { get; set; } = new();
     /// <summary>Global batch in sequences (samples) per optimizer step.</summary>
@@ -89,22 +94,8 @@ public sealed class TrainingConfig
 }
 
 /// <summary>One inference configuration.</summary>
-public sealed class InferenceConfig
+public sealed class InferenceConfig : ConfigBase
 {
-    /// <summary>"wafer" or "gpu".</summary>
-    public string Kind { get; set; } = "";
-    /// <summary>Device preset.</summary>
-    public string Device { get; set; } = "";
-    /// <summary>Systems or GPUs.</summary>
-    public int Count { get; set; }
-    /// <summary>Stable id.</summary>
-    public string Id => $"{Kind}-{Count}";
-    /// <summary>Whether weights, KV cache and activations fit.</summary>
-    public bool Fits { get; set; }
-    /// <summary>Why not.</summary>
-    public string? Reason { get; set; }
-    /// <summary>The mapping in one line.</summary>
-    public string Plan { get; set; } = "";
     /// <summary>Time to first token (prefill of the batch), s.</summary>
     public double? TtftS { get; set; }
     /// <summary>Generated tokens per second per user (request).</summary>

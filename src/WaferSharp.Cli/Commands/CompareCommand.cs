@@ -102,11 +102,7 @@ public static class CompareCommand
     {
         if (modelArg.StartsWith("zoo:", StringComparison.OrdinalIgnoreCase))
         {
-            var cfg = ModelZoo.Get(modelArg[4..]);
-            var module = ModelZoo.Create(cfg);
-            int? seq = cfg.IsLanguageModel ? seqLen ?? cfg.SeqLen : null;
-            if (cfg.IsLanguageModel && (seq < 1 || seq > cfg.SeqLen))
-                throw new CliErrors.UserError($"--seq-len must be in 1..{cfg.SeqLen} for {cfg.Name}, got {seq}");
+            var (cfg, module, seq) = CompileCommand.ZooModel(modelArg, seqLen);
             return new CompareModel
             {
                 Name = cfg.Name, SeqLen = seq, Parameters = module.ParameterCount(),

@@ -80,16 +80,23 @@ public static class CompileCommand
         return 0;
     }
 
+    /// <summary>A zoo:NAME argument: its config, a shape-only module, and the sequence length (default: the model's context; null without a sequence).</summary>
+    public static (ModelConfig Config, Module Module, int? SeqLen) ZooModel(string modelArg, int? seqLen)
+    {
+        var cfg = ModelZoo.Get(modelArg[4..]);
+        var module = ModelZoo.Create(cfg);
+        int? seq = cfg.IsLanguageModel ? seqLen ?? cfg.SeqLen : null;
+        if (cfg.IsLanguageModel && (seq < 1 || seq > cfg.SeqLen))
+            throw new CliErrors.UserError($"--seq-len must be in 1..{cfg.SeqLen} for {cfg.Name}, got {seq}");
+        return (cfg, module, seq);
+    }
+
     /// <summary>The graphs for a model argument: zoo:NAME (shape-only) or an .onnx file.</summary>
     public static (ModelSource Source, int? SeqLen, string Label) BuildSource(string modelArg, int batch, int? seqLen, bool inference)
     {
         if (modelArg.StartsWith("zoo:", StringComparison.OrdinalIgnoreCase))
         {
-            var cfg = ModelZoo.Get(modelArg[4..]);
-            var module = ModelZoo.Create(cfg);
-            int? seq = cfg.IsLanguageModel ? seqLen ?? cfg.SeqLen : null;
-            if (cfg.IsLanguageModel && (seq < 1 || seq > cfg.SeqLen))
-                throw new CliErrors.UserError($"--seq-len must be in 1..{cfg.SeqLen} for {cfg.Name}, got {seq}");
+            var (cfg, module, seq) = ZooModel(modelArg, seqLen);
             int s = seq ?? 0;
             if (inference)
                 return (new ModelSource
