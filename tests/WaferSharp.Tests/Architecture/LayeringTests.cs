@@ -17,6 +17,7 @@ public class LayeringTests
         ["WaferSharp.Compiler"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Hardware"],
         ["WaferSharp.Gpu"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Zoo"],
         ["WaferSharp.Onnx"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend"],
+        ["WaferSharp.Fabric"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Hardware", "WaferSharp.Compiler"],
     };
 
     [Theory]
@@ -29,6 +30,7 @@ public class LayeringTests
     [InlineData("WaferSharp.Compiler")]
     [InlineData("WaferSharp.Gpu")]
     [InlineData("WaferSharp.Onnx")]
+    [InlineData("WaferSharp.Fabric")]
     public void ReferencesOnlyLowerLayers(string assembly)
     {
         var asm = Assembly.Load(assembly);
