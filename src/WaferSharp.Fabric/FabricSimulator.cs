@@ -345,8 +345,7 @@ public sealed class FabricSimulator
         if (!fabric)
         {
             ExecMemory(pe, op, d, a, b, len);
-            var t = d.Type;
-            long cyc = (len + Simd(t) - 1) / Simd(t) * (op is VecOp.Exp or VecOp.Rsqrt or VecOp.Sqrt or VecOp.Div ? _o.TranscendentalCost : 1);
+            long cyc = MemoryCycles(op, d, a, b, len);
             if (op == VecOp.Fma) _fmacs += len;
             if (async) { _busyCycles += cyc; Complete(pe, done, _cursor + cyc); }
             else _cursor += cyc;
@@ -378,6 +377,24 @@ public sealed class FabricSimulator
         int ch = Channel(pe, color, create: false);
         if (ch < 0) throw new InvalidOperationException($"PE ({pe % Width}, {pe / Width}) cannot {what} on color {color}: it has no route for that color");
         return ch;
+    }
+
+    // max(SIMD passes, SRAM read port, SRAM write port); stride-0 operands sit in a register and cost no SRAM traffic
+    private long MemoryCycles(VecOp op, in Dsd d, in Dsd a, in Dsd b, int len)
+    {
+        int simd = Simd(d.Type);
+        long compute = (len + simd - 1) / simd * (op is VecOp.Exp or VecOp.Rsqrt or VecOp.Sqrt or VecOp.Div ? _o.TranscendentalCost : 1);
+        long reads = 0, writes = 0;
+        if (a.Kind == DsdKind.Memory && a.Stride != 0) reads += (long)len * a.Type.Size();
+        if (b.Kind == DsdKind.Memory && b.Stride != 0) reads += (long)len * b.Type.Size();
+        if (d.Stride != 0)
+        {
+            writes = (long)len * d.Type.Size();
+            if (op == VecOp.Fma) reads += writes;
+        }
+        long r = (reads + Spec.SramReadBytesPerCycle - 1) / Spec.SramReadBytesPerCycle;
+        long w = (writes + Spec.SramWriteBytesPerCycle - 1) / Spec.SramWriteBytesPerCycle;
+        return Math.Max(compute, Math.Max(r, w));
     }
 
     internal void IssueGemm(int pe, int c, int a, int b, int m, int k, int n, DType type, bool async, Completion done)

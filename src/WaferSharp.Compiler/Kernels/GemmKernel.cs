@@ -5,8 +5,10 @@ namespace WaferSharp.Compiler.Kernels;
 /// faster is picked:
 /// <list type="bullet">
 /// <item>SUMMA (weight-stationary multicast): per step the owning column multicasts its A panel along rows and the
-/// owning row its B panel down columns; step = max(compute, panel words) + β (the new root re-injects);
-/// total = P·step + α·(w + h) (broadcast fill) + launch.</item>
+/// owning row its B panel down columns; both panels enter a PE through its ramp, so step = max(compute + step overhead,
+/// A words + B words + β) (β: route switch and re-injection); total = max(P·(words + β) + FMAC loop,
+/// α·(max(w, h) − 1) + first panels + P·FMAC loop) + launch.
+/// Calibrated on the fabric simulator (docs/FIDELITY.md).</item>
 /// <item>MeshGEMM (Cannon with the INTERLEAVE ring, every shift ≤ 2 hops): step = max(compute, tile words + 2α);
 /// alignment = ⌈P/2⌉ shifts; total = P·step + ⌈P/2⌉·(tile words + 2α) + launch.</item>
 /// </list>
@@ -70,11 +72,15 @@ public sealed class GemmKernel : MeshKernel
     {
         var (mt, nt, kt, steps) = Tiles(m, n, k, w, h);
         double compute = Math.Ceiling((double)mt * nt * kt / p.Lanes) + p.StepOverheadCycles;
-        double words = (w > 1 || h > 1) ? p.Words(Math.Max(mt * kt, kt * nt) * (double)p.ElementBytes) : 0;
-        double relay = (w > 1 || h > 1) ? p.Beta : 0;
-        double step = Math.Max(compute, words) + relay;
-        double fill = p.Alpha * (w + h - 2);
-        double total = steps * step + fill + p.KernelOverheadCycles;
+        bool comm = w > 1 || h > 1;
+        // both panels of a step reach a PE through its one ramp (one element per wavelet), overlapped with the previous step's FMACs
+        double words = comm ? (double)mt * kt + (double)kt * nt : 0;
+        double relay = comm ? p.Beta : 0;
+        double fill = comm ? p.Alpha * (Math.Max(w, h) - 1) + words : 0; // the first step's panels are not hidden
+        // link-bound: the panel streams pipeline across steps and only the last FMAC loop is exposed;
+        // FMAC-bound: the first panels and the hops are exposed, then one FMAC loop per step
+        double total = Math.Max(steps * (words + relay) + compute, fill + steps * compute) + p.KernelOverheadCycles;
+        double step = Math.Max(compute, words + relay);
         long kw = Div(Math.Max(1, k), w), kh = Div(Math.Max(1, k), h);
         long sram = (mt * kw + kh * nt + mt * kt + kt * nt) * p.ElementBytes + mt * nt * 4;
         return new KernelCost(total, steps * (compute - p.StepOverheadCycles), steps * (Math.Max(0, words - compute) + relay) + fill,
