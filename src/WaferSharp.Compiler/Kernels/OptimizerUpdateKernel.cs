@@ -15,7 +15,9 @@ public sealed class OptimizerUpdateKernel : MeshKernel
     /// <inheritdoc/>
     public override KernelCost Raw(in KernelWork work, int gw, int gh, CostParams p)
     {
-        // Adam: one vector instruction per FLOP of an element; two of them (sqrt, divide) are software sequences
+        // Adam: one vector instruction per FLOP of an element; two of them (sqrt, divide) are software sequences.
+        // Master values, gradients and moments are fp32 whatever the compute precision.
+        if (p.Precision != Precision.Fp32) p = p with { Lanes = p.Spec.Simd32, ElementBytes = 4 };
         long pes = (long)gw * gh;
         long n = Math.Max(1, work.Elements);
         long e = Div(n, pes);
