@@ -81,7 +81,8 @@ public sealed class FabricSimulator
     private long _cursor;
 
     // statistics
-    private long _lastActivity, _busyCycles, _fmacs, _stalls, _rxWaits, _waveletHops, _tasks, _events0;
+    private double _fmacs;
+    private long _lastActivity, _busyCycles, _stalls, _rxWaits, _waveletHops, _tasks, _events0;
     private int _peakBuffer;
     private readonly List<TraceSpan> _spans = new();
     private readonly List<PhaseSpan> _phases = new();
@@ -346,7 +347,7 @@ public sealed class FabricSimulator
         {
             ExecMemory(pe, op, d, a, b, len);
             long cyc = MemoryCycles(op, d, a, b, len);
-            if (op == VecOp.Fma) _fmacs += len;
+            if (op == VecOp.Fma) _fmacs += len * (double)Spec.Simd32 / Simd(d.Type);
             if (async) { _busyCycles += cyc; Complete(pe, done, _cursor + cyc); }
             else _cursor += cyc;
             return;
@@ -419,7 +420,7 @@ public sealed class FabricSimulator
             TileGemm(C, A, B, m, k, n);
         }
         long macs = (long)m * k * n;
-        _fmacs += macs;
+        _fmacs += macs * (double)Spec.Simd32 / Simd(type); // in fp32-lane units, so utilization is against the dtype's peak
         long cyc = (macs + Simd(type) - 1) / Simd(type);
         if (async) { _busyCycles += cyc; Complete(pe, done, _cursor + cyc); }
         else _cursor += cyc;

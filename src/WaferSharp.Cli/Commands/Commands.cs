@@ -17,5 +17,6 @@ public static class Commands
         yield return CompileCommand.Create();    // issue 4 (compiler)
         yield return GpuPlanCommand.Create();    // issue 5 (GPU planner)
         yield return GpuInferCommand.Create();   // issue 5 (GPU planner)
+        yield return SimulateCommand.Create();   // issue 6 (fabric simulator)
     }
 }
