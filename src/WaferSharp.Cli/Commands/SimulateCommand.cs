@@ -15,7 +15,7 @@ namespace WaferSharp.Cli;
 /// <c>wafer simulate --kernel gemm|gemv|allreduce|softmax|layernorm --m M --n N --k K --device mesh:WxH
 /// [--precision fp32|bf16] [--trace t.json] [--link-heatmap h.svg] [--json out.json]</c>: runs one kernel on the
 /// cycle-level fabric simulator with random inputs (fixed seed), checks it against the CPU, and compares the cycles
-/// with the compiler's prediction. gemm runs SUMMA on the largest square region; gemv Y[M×N] = X[M×K]·W[K×N];
+/// with the compiler's prediction. gemm runs the compiler's pick of SUMMA or MeshGEMM (shift) on the largest square region; gemv Y[M×N] = X[M×K]·W[K×N];
 /// allreduce sums --n floats per PE over the whole fabric; softmax/layernorm run over M rows of length N.
 /// </summary>
 public static class SimulateCommand
@@ -59,11 +59,14 @@ public static class SimulateCommand
                     region = new Region(0, 0, s, s);
                     var a = Rand(M * K); var b = Rand(K * N);
                     var type = bf16 ? DType.BFloat16 : DType.Float32;
-                    run = SummaGemmProgram.Run(sim, 0, 0, s, a, b, M, K, N, type);
-                    predicted = GemmKernel.Summa(M, N, K, s, s, p).Cycles;
+                    // the algorithm the compiler picks (the shift variant is simulated in fp32)
+                    var pick = GemmKernel.Single(M, N, K, s, s, p);
+                    bool shift = pick.Algorithm == "meshgemm-shift" && !bf16;
+                    run = shift ? MeshGemmProgram.Run(sim, 0, 0, s, a, b, M, K, N) : SummaGemmProgram.Run(sim, 0, 0, s, a, b, M, K, N, type);
+                    predicted = shift ? pick.Cycles : GemmKernel.Summa(M, N, K, s, s, p).Cycles;
                     if (bf16) { a = RoundBf16(a); b = RoundBf16(b); }
                     reference = MatMul(a, b, M, K, N);
-                    shape = $"{M}x{K}x{N} SUMMA on {s}x{s}";
+                    shape = $"{M}x{K}x{N} {(shift ? "MeshGEMM shift" : "SUMMA")} on {s}x{s}";
                     break;
                 }
                 case "gemv":

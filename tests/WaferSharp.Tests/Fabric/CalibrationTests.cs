@@ -32,6 +32,15 @@ public class CalibrationTests
     }
 
     [Theory]
+    [InlineData(2, 4)] [InlineData(2, 16)] [InlineData(4, 8)] [InlineData(8, 16)] [InlineData(16, 8)] [InlineData(32, 4)] [InlineData(64, 2)]
+    public void MeshGemmShift(int s, int tile)
+    {
+        int m = s * tile;
+        var r = MeshGemmProgram.Run(Sim(s), 0, 0, s, Random(m * m, 1), Random(m * m, 2), m, m, m);
+        Within10(r.Cycles, GemmKernel.MeshGemm(m, m, m, s, s, P(s)).Cycles, $"meshgemm {s}x{s} tile {tile}");
+    }
+
+    [Theory]
     [InlineData(2, 16)] [InlineData(4, 64)] [InlineData(8, 16)] [InlineData(16, 32)] [InlineData(32, 16)] [InlineData(64, 8)]
     public void Gemv(int s, int tile)
     {

@@ -52,6 +52,34 @@ public class KernelTests
         Assert.True(RelErr(r.Output, MatMul(a, b, m, k, n)) < 1e-5);
     }
 
+    [Theory]
+    [InlineData(1, 5, 4, 3)]
+    [InlineData(2, 8, 8, 8)]
+    [InlineData(3, 10, 7, 5)]
+    [InlineData(5, 20, 15, 25)]
+    [InlineData(6, 24, 30, 18)]
+    public void MeshGemmShiftMatchesCpu(int p, int m, int k, int n)
+    {
+        var a = Random(m * k, 3); var b = Random(k * n, 4);
+        var r = MeshGemmProgram.Run(new FabricSimulator(WaferSpec.Mesh(p, p)), 0, 0, p, a, b, m, k, n);
+        Assert.True(RelErr(r.Output, MatMul(a, b, m, k, n)) < 1e-5);
+    }
+
+    [Theory]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(9)]
+    public void InterleavedRingEdgesSpanAtMostTwoHops(int n)
+    {
+        var seen = new HashSet<int>();
+        for (int k = 0; k < n; k++)
+        {
+            Assert.True(seen.Add(MeshGemmProgram.Phys(k, n)));
+            Assert.Equal(k, MeshGemmProgram.Logical(MeshGemmProgram.Phys(k, n), n));
+            Assert.InRange(Math.Abs(MeshGemmProgram.Phys(k, n) - MeshGemmProgram.Phys((k + 1) % n, n)), 1, 2);
+        }
+    }
+
     [Fact]
     public void SummaGemmInBf16IsWithinBf16Tolerance()
     {
