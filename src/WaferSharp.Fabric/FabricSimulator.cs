@@ -403,6 +403,7 @@ public sealed class FabricSimulator
         if (_curPe != pe) throw new InvalidOperationException("vector instructions can only be issued from a task running on that PE");
         _cursor += _o.IssueCycles;
         int es = type.Size();
+        Sram(pe, Math.Max(c + m * n * 4, Math.Max(a + m * k * es, b + k * n * es)) - 1, 1); // grow once, before taking spans
         var C = MemoryMarshal.Cast<byte, float>(Sram(pe, c, m * n * 4));
         if (type == DType.Float32)
         {
@@ -501,6 +502,14 @@ public sealed class FabricSimulator
 
     private void ExecMemory(int pe, VecOp op, in Dsd d, in Dsd a, in Dsd b, int len)
     {
+        // grow SRAM to the highest byte any operand touches first, so no span below is invalidated by a later resize
+        foreach (var m in (ReadOnlySpan<Dsd>)[d, a, b])
+            if (m.Kind == DsdKind.Memory)
+            {
+                int es = m.Type.Size();
+                Sram(pe, m.Address, es);
+                Sram(pe, Math.Max(m.Address, m.Address + (len - 1) * m.Stride * es), es);
+            }
         // fast path: contiguous float32 vectors
         if (d.Type == DType.Float32 && d.Stride == 1 && a.Kind is DsdKind.Memory && a.Type == DType.Float32 && a.Stride == 1
             && (b.Kind is DsdKind.None or DsdKind.Scalar || (b.Kind == DsdKind.Memory && b.Type == DType.Float32 && b.Stride == 1))

@@ -30,7 +30,11 @@ public readonly struct Pe
     /// <summary>The simulator.</summary>
     public FabricSimulator Fabric => _sim;
 
-    /// <summary>SRAM as float32: <paramref name="count"/> elements from byte <paramref name="address"/> (allocated on first touch).</summary>
+    /// <summary>
+    /// SRAM as float32: <paramref name="count"/> elements from byte <paramref name="address"/> (allocated on first touch).
+    /// The simulator grows a PE's SRAM lazily, so a span stays valid until an access beyond the PE's highest address so
+    /// far; take the highest view first when holding several.
+    /// </summary>
     public Span<float> F32(int address, int count) => MemoryMarshal.Cast<byte, float>(_sim.Sram(Id, address, count * 4));
     /// <summary>SRAM as 16-bit words (fp16/bf16 bits).</summary>
     public Span<ushort> U16(int address, int count) => MemoryMarshal.Cast<byte, ushort>(_sim.Sram(Id, address, count * 2));
