@@ -127,6 +127,26 @@ public class SimulatorTests
     }
 
     [Fact]
+    public void KernelsOnDisjointRegionsRunConcurrentlyAndInSequence()
+    {
+        // two all-reduces side by side on one fabric take the time of one; a third on the first region afterwards starts at Now
+        var sim = new FabricSimulator(WaferSpec.Mesh(16, 8));
+        var left = new Region(0, 0, 8, 8); var right = new Region(8, 0, 8, 8);
+        for (int y = 0; y < 8; y++) for (int x = 0; x < 16; x++) sim.PeAt(x, y).F32(0, 4).Fill(x < 8 ? 1 : 2);
+        sim.Load(new AllReduceProgram(4), left);
+        sim.Load(new AllReduceProgram(4), right);
+        long both = sim.Run();
+        Assert.Equal(64f, sim.PeAt(3, 5).F32(0, 4)[3]);
+        Assert.Equal(128f, sim.PeAt(12, 2).F32(0, 4)[0]);
+        long alone = AllReduceProgram.Run(new FabricSimulator(WaferSpec.Mesh(8, 8)), new Region(0, 0, 8, 8), 4, (i, k) => 1).Cycles;
+        Assert.Equal(alone, both);
+        // the first region's results stay in PE memory: a second kernel reduces them again (64 PEs × 64)
+        var again = AllReduceProgram.Run(sim, left, 4, (i, k) => sim.PeAt(i % 8, i / 8).F32(0, 4)[k]);
+        Assert.Equal(64f * 64f, again.Output[0]);
+        Assert.Equal(alone, again.Cycles);
+    }
+
+    [Fact]
     public void TraceAndHeatmapAreWritten()
     {
         var sim = new FabricSimulator(WaferSpec.Mesh(4, 4), options: new FabricOptions { Trace = true });
