@@ -26,8 +26,9 @@ public sealed class AllReduceProgram : PeProgram
     }
 
     /// <summary>
-    /// Runs the all-reduce of <paramref name="perPe"/> (PE-major: region PE i holds perPe[i·n … (i+1)·n)) on
-    /// <paramref name="region"/>; returns the vector the center PE ends with and checks every PE holds the same bits.
+    /// Runs the all-reduce on
+    /// <paramref name="region"/> where region PE i (row-major) starts with value(i, k) at element k; returns the vector the
+    /// center PE ends with and checks every PE holds the same bits.
     /// </summary>
     public static KernelRun Run(FabricSimulator sim, Region region, int n, Func<int, int, float> value)
     {
