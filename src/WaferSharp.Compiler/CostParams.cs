@@ -30,7 +30,7 @@ public sealed record CostParams
         Lanes = spec.SimdWidth(DType);
         ElementBytes = DType.Size();
         Alpha = spec.HopCycles;
-        Beta = spec.RelayCycles;
+        Beta = CalibratedRelayCycles; // the spec's RelayCycles (20) was an uncalibrated prior; see docs/FIDELITY.md
         LinkBytesPerCycle = spec.WaveletBytes * spec.LinkWaveletsPerCycle;
         SramReadBytesPerCycle = spec.SramReadBytesPerCycle;
         SramWriteBytesPerCycle = spec.SramWriteBytesPerCycle;
@@ -57,8 +57,31 @@ public sealed record CostParams
     public double SramReadBytesPerCycle { get; init; }
     /// <summary>SRAM write bandwidth per PE.</summary>
     public double SramWriteBytesPerCycle { get; init; }
-    /// <summary>Fixed cost of launching a kernel on a region (task activation, DSD/DSR setup, a control wavelet).</summary>
-    public double KernelOverheadCycles { get; init; } = 40;
+    /// <summary>
+    /// β measured on the fabric simulator: the per-step synchronisation of a multicast GEMM step (the step's roots switch
+    /// routes and re-inject, receivers' completion tasks run) — 12 cycles (docs/FIDELITY.md, "Compiler vs fabric simulator").
+    /// </summary>
+    public const double CalibratedRelayCycles = 12;
+    /// <summary>Fixed cost of starting a kernel on a region (first task switch and instruction issue; calibrated on the fabric simulator).</summary>
+    public double KernelOverheadCycles { get; init; } = 4;
+    /// <summary>Cycles from a task being activated to its first instruction (task switch).</summary>
+    public double TaskStartCycles { get; init; } = 3;
+    /// <summary>Issue cycles of one vector instruction (DSD setup).</summary>
+    public double IssueCycles { get; init; } = 1;
+    /// <summary>Cycles per PE of a pipelined reduction chain (hop, ramp into the PE, add, ramp out).</summary>
+    public double ChainStageCycles { get; init; } = 3;
+    /// <summary>SIMD passes of one exp/rsqrt/sqrt/divide (software sequences).</summary>
+    public double TranscendentalPasses { get; init; } = 8;
+
+    /// <summary>
+    /// Cycles per element of one SRAM vector pass with <paramref name="readStreams"/> strided source streams that writes
+    /// its result when <paramref name="writes"/>: the slowest of the SIMD lanes, the read port and the write port.
+    /// </summary>
+    public double PassCycles(int readStreams, bool writes) =>
+        Math.Max(1.0 / Lanes, Math.Max(readStreams * ElementBytes / SramReadBytesPerCycle, writes ? ElementBytes / SramWriteBytesPerCycle : 0));
+
+    /// <summary>Cycles per element of an exp/rsqrt/sqrt/divide pass.</summary>
+    public double TranscendentalCycles => Math.Max(TranscendentalPasses / Lanes, PassCycles(1, true));
     /// <summary>Fixed cost per compute-shift step of a GEMM (DSD reload, buffer swap).</summary>
     public double StepOverheadCycles { get; init; } = 4;
     /// <summary>Bytes of code and runtime state per PE (not available to tensors).</summary>

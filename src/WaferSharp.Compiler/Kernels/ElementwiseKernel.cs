@@ -1,9 +1,9 @@
 namespace WaferSharp.Compiler.Kernels;
 
 /// <summary>
-/// Elementwise ops and fused elementwise chains, streamed through each PE: e = ⌈elements / PEs⌉ per PE;
-/// cycles = max(⌈e·flops_per_element / S⌉, ⌈e·bytes_read_per_element / SRAM read⌉, ⌈e·bytes_written_per_element / SRAM write⌉)
-/// + launch. Operands arrive and leave as fabric streams, so only a FIFO's worth of SRAM is needed.
+/// Elementwise ops and fused elementwise chains, streamed through each PE: e = ⌈elements / PEs⌉ per PE; one vector
+/// instruction per FLOP of an element, each an SRAM pass at the slowest of the SIMD lanes, the read port and the write
+/// port: cycles = flops_per_element · e · pass + issue + launch (calibrated on the fabric simulator). Operands arrive and leave as fabric streams, so only a FIFO's worth of SRAM is needed.
 /// </summary>
 public sealed class ElementwiseKernel : MeshKernel
 {
@@ -24,10 +24,12 @@ public sealed class ElementwiseKernel : MeshKernel
         long n = Math.Max(1, work.Elements);
         long e = Div(n, pes);
         double frac = (double)e / n;
-        double compute = Math.Ceiling(work.Flops * frac / p.Lanes);
+        // one vector instruction per FLOP of an element; each is an SRAM pass bounded by the SIMD lanes and the ports
+        double instructions = Math.Max(1, Math.Round(work.Flops / n));
+        double compute = Math.Ceiling(instructions * e * p.PassCycles(2, true));
         double read = Math.Ceiling(work.BytesRead * frac / p.SramReadBytesPerCycle);
         double write = Math.Ceiling(work.BytesWritten * frac / p.SramWriteBytesPerCycle);
-        double total = Math.Max(compute, Math.Max(read, write)) + p.KernelOverheadCycles;
+        double total = Math.Max(compute, Math.Max(read, write)) + instructions * p.IssueCycles + p.KernelOverheadCycles;
         long sram = Math.Min(FifoBytes, (long)Math.Ceiling((work.BytesRead + work.BytesWritten) * frac));
         return new KernelCost(total, compute, 0, p.KernelOverheadCycles, sram, algorithm, gw, gh, 2, $"elements/PE={e}");
     }

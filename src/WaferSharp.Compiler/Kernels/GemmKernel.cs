@@ -5,10 +5,12 @@ namespace WaferSharp.Compiler.Kernels;
 /// faster is picked:
 /// <list type="bullet">
 /// <item>SUMMA (weight-stationary multicast): per step the owning column multicasts its A panel along rows and the
-/// owning row its B panel down columns; step = max(compute, panel words) + β (the new root re-injects);
-/// total = P·step + α·(w + h) (broadcast fill) + launch.</item>
-/// <item>MeshGEMM (Cannon with the INTERLEAVE ring, every shift ≤ 2 hops): step = max(compute, tile words + 2α);
-/// alignment = ⌈P/2⌉ shifts; total = P·step + ⌈P/2⌉·(tile words + 2α) + launch.</item>
+/// owning row its B panel down columns; both panels enter a PE through its ramp, so step = max(compute + step overhead,
+/// A words + B words + β) (β: route switch and re-injection); total = max(P·(words + β) + FMAC loop,
+/// α·(max(w, h) − 1) + first panels + P·FMAC loop) + launch.
+/// Calibrated on the fabric simulator (docs/FIDELITY.md).</item>
+/// <item>MeshGEMM (Cannon with the INTERLEAVE ring, every shift ≤ 2 hops): shift = A + B tile words + 2α + sync;
+/// alignment = P − 1 shifts; total = (P − 1)·shift + (P − 1)·max(compute, shift) + compute + launch.</item>
 /// </list>
 /// compute per step = ⌈Mt·Nt·Kt / S⌉ + step overhead. Independent problems (batched, B not shared) run on
 /// sub-grids in rounds.
@@ -76,11 +78,15 @@ public sealed class GemmKernel : MeshKernel
     {
         var (mt, nt, kt, steps) = Tiles(m, n, k, w, h);
         double compute = Math.Ceiling((double)mt * nt * kt / p.Lanes) + p.StepOverheadCycles;
-        double words = (w > 1 || h > 1) ? p.Words(Math.Max(mt * kt, kt * nt) * (double)p.ElementBytes) : 0;
-        double relay = (w > 1 || h > 1) ? p.Beta : 0;
-        double step = Math.Max(compute, words) + relay;
-        double fill = p.Alpha * (w + h - 2);
-        double total = steps * step + fill + p.KernelOverheadCycles;
+        bool comm = w > 1 || h > 1;
+        // both panels of a step reach a PE through its one ramp (one element per wavelet), overlapped with the previous step's FMACs
+        double words = comm ? (double)mt * kt + (double)kt * nt : 0;
+        double relay = comm ? p.Beta : 0;
+        double fill = comm ? p.Alpha * (Math.Max(w, h) - 1) + words : 0; // the first step's panels are not hidden
+        // link-bound: the panel streams pipeline across steps and only the last FMAC loop is exposed;
+        // FMAC-bound: the first panels and the hops are exposed, then one FMAC loop per step
+        double total = Math.Max(steps * (words + relay) + compute, fill + steps * compute) + p.KernelOverheadCycles;
+        double step = Math.Max(compute, words + relay);
         long kw = Div(Math.Max(1, k), w), kh = Div(Math.Max(1, k), h);
         long sram = (mt * kw + (residentB ? 0 : kh * nt) + mt * kt + kt * nt) * p.ElementBytes + mt * nt * 4;
         return new KernelCost(total, steps * (compute - p.StepOverheadCycles), steps * (Math.Max(0, words - compute) + relay) + fill,
@@ -89,21 +95,25 @@ public sealed class GemmKernel : MeshKernel
     }
 
     /// <summary>
-    /// MeshGEMM (Cannon-style shift on an interleaved ring) on a w × h grid. Working set: the A and B tiles double
-    /// buffered (a resident B tile is one of its two buffers) and the fp32 C tile.
+    /// MeshGEMM (Cannon-style shift on an interleaved ring) on a w × h grid, as the fabric simulator runs it: every shift
+    /// moves the A and the B tile one ring position (≤ 2 hops) through each PE's ramp, shift = A words + B words + 2α +
+    /// a task switch and two issues + 2; the skew is P − 1 shift rounds toward lower ring positions; then P FMAC steps
+    /// overlapped with the next shift: total = (P − 1)·shift + (P − 1)·max(compute, shift) + compute + launch.
+    /// Calibrated on the fabric simulator (docs/FIDELITY.md). Working set: the A and B tiles double buffered (a resident B
+    /// tile is one of its two buffers) and the fp32 C tile.
     /// </summary>
     public static KernelCost MeshGemm(long m, long n, long k, int w, int h, CostParams p, bool residentB = false)
     {
         var (mt, nt, kt, steps) = Tiles(m, n, k, w, h);
         double compute = Math.Ceiling((double)mt * nt * kt / p.Lanes) + p.StepOverheadCycles;
         bool comm = w > 1 || h > 1;
-        double shift = comm ? p.Words(Math.Max(mt * kt, kt * nt) * (double)p.ElementBytes) + 2 * p.Alpha : 0;
+        double shift = comm ? (double)mt * kt + (double)kt * nt + 2 * p.Alpha + p.TaskStartCycles + 2 * p.IssueCycles + 2 : 0;
         double step = Math.Max(compute, shift);
-        long align = comm ? Div(steps, 2) : 0;
-        double total = steps * step + align * shift + p.KernelOverheadCycles;
+        long align = comm ? steps - 1 : 0;
+        double total = align * shift + (steps - 1) * step + compute + p.KernelOverheadCycles;
         long sram = (2 * mt * kt + (residentB ? 1 : 2) * kt * nt) * p.ElementBytes + mt * nt * 4;
-        return new KernelCost(total, steps * (compute - p.StepOverheadCycles), steps * Math.Max(0, shift - compute) + align * shift,
-            p.KernelOverheadCycles + align * 2 * p.Alpha, sram, "meshgemm-shift", w, h, comm ? 6 : 0,
+        return new KernelCost(total, steps * (compute - p.StepOverheadCycles), (steps - 1) * Math.Max(0, shift - compute) + align * shift,
+            p.KernelOverheadCycles + align * (2 * p.Alpha + p.TaskStartCycles), sram, "meshgemm-shift", w, h, comm ? 12 : 0,
             $"Mt={mt} Nt={nt} Kt={kt} steps={steps}");
     }
 }

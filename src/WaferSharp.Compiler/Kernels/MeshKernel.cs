@@ -89,13 +89,35 @@ public abstract class MeshKernel
     protected static long Div(long a, long b) => (a + b - 1) / b;
 
     /// <summary>
-    /// K-tree all-reduce (K = 2, MeshGEMV) of <paramref name="bytes"/> per PE along a line of <paramref name="n"/> PEs:
-    /// α·n + β·K·n^(1/K)/2 + t_w·m·K (mesh-algorithms.md §8). Zero for one PE.
+    /// Center-rooted all-reduce of <paramref name="bytes"/> per PE along a line of <paramref name="n"/> PEs, as the fabric
+    /// simulator runs it: both halves stream toward the center as pipelined chains (⌊n/2⌋ stages of
+    /// <see cref="CostParams.ChainStageCycles"/>; the center takes two streams through its one ramp), then a router
+    /// multicast back (α·⌊n/2⌋ + words). Zero for one PE.
     /// </summary>
-    public static double AllReduce(long n, double bytes, CostParams p)
+    public static double AllReduce(long n, double bytes, CostParams p) => LineReduce(n, p.Words(bytes), p, broadcast: true);
+
+    /// <summary>Chain reduce of <paramref name="words"/> wavelets per PE toward the center of a line of <paramref name="n"/> PEs (and the multicast back when <paramref name="broadcast"/>).</summary>
+    public static double LineReduce(long n, double words, CostParams p, bool broadcast)
     {
         if (n <= 1) return 0;
-        return p.Alpha * n + p.Beta * Math.Ceiling(Math.Sqrt(n)) + 2 * p.Words(bytes);
+        long half = n / 2;
+        double t = p.ChainStageCycles * half + words * (n >= 3 ? 2 : 1) + p.TaskStartCycles;
+        if (broadcast) t += p.Alpha * half + words + 2 + p.TaskStartCycles;
+        return t;
+    }
+
+    /// <summary>
+    /// Center-rooted 2-D all-reduce of <paramref name="words"/> wavelets per PE on a w × h grid: rows reduce to the center
+    /// column, the column to the center PE, and one multicast tree returns the result (about 2·(w + h) cycles for a scalar:
+    /// the measured factor over the diameter is in docs/FIDELITY.md).
+    /// </summary>
+    public static double CenterAllReduce(int w, int h, double words, CostParams p)
+    {
+        if ((long)w * h <= 1) return 0;
+        double row = w > 1 ? p.ChainStageCycles * (w / 2) + words * (w >= 3 ? 2 : 1) : 0;
+        double col = h > 1 ? p.ChainStageCycles * (h / 2) + words * (h >= 3 ? 2 : 1) : 0;
+        double bcast = p.Alpha * (w / 2 + h / 2) + words + 2;
+        return row + col + bcast + 4 * p.TaskStartCycles + 2;
     }
 
     /// <summary>Working-set cap of a weight-gradient GEMM that feeds the fused optimizer update (see <see cref="KernelWork.WorkingCap"/>).</summary>

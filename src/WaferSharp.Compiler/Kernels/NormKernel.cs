@@ -10,5 +10,14 @@ public sealed class NormKernel : MeshKernel
     public override string Name => "Norm";
 
     /// <inheritdoc/>
-    public override KernelCost Raw(in KernelWork work, int gw, int gh, CostParams p) => SoftmaxKernel.RowOp(work, gw, gh, p, "row-norm-allreduce");
+    public override KernelCost Raw(in KernelWork work, int gw, int gh, CostParams p)
+    {
+        // LayerNorm: sum (read), centre (rewrite), sum of squares (two reads), scale, γ, β (rewrites): six instructions per row.
+        // RMSNorm: sum of squares, scale, γ: three.
+        bool rms = work.RowReductions == 1;
+        double pass = rms
+            ? p.PassCycles(2, false) + 2 * p.PassCycles(2, true)
+            : p.PassCycles(1, false) + p.PassCycles(2, false) + 4 * p.PassCycles(2, true);
+        return SoftmaxKernel.RowOp(work, gw, gh, p, "row-norm-allreduce", pass, rms ? 3 : 6);
+    }
 }

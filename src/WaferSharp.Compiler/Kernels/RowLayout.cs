@@ -15,14 +15,14 @@ internal static class RowLayout
         {
             long rp = (rows + gh - 1) / gh, lp = (len + gw - 1) / gw;
             double red = MeshKernel.AllReduce(gw, rp * (double)elemBytes, p);
-            double fix = gw > 1 ? p.Alpha * gw + p.Beta * Math.Ceiling(Math.Sqrt(gw)) : 0;
+            double fix = MeshKernel.AllReduce(gw, 0, p);
             return (rp, lp, red, fix);
         }
         // few rows: each row gets a band of ⌊gh/rows⌋ PE rows; reduce along the band's width, then its height
         long band = gh / rows;
         long lp2 = (len + gw * band - 1) / (gw * band);
         double red2 = MeshKernel.AllReduce(gw, elemBytes, p) + MeshKernel.AllReduce(band, elemBytes, p);
-        double fix2 = (gw > 1 ? p.Alpha * gw + p.Beta * Math.Ceiling(Math.Sqrt(gw)) : 0) + (band > 1 ? p.Alpha * band + p.Beta * Math.Ceiling(Math.Sqrt(band)) : 0);
+        double fix2 = MeshKernel.AllReduce(gw, 0, p) + MeshKernel.AllReduce(band, 0, p);
         return (1, lp2, red2, fix2);
     }
 }

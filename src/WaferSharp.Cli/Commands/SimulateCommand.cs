@@ -1,0 +1,200 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using WaferSharp.Compiler;
+using WaferSharp.Compiler.Kernels;
+using WaferSharp.Fabric;
+using WaferSharp.Fabric.Kernels;
+using WaferSharp.Hardware;
+using WaferSharp.Tensors;
+
+namespace WaferSharp.Cli;
+
+/// <summary>
+/// <c>wafer simulate --kernel gemm|gemv|allreduce|softmax|layernorm --m M --n N --k K --device mesh:WxH
+/// [--precision fp32|bf16] [--trace t.json] [--link-heatmap h.svg] [--json out.json]</c>: runs one kernel on the
+/// cycle-level fabric simulator with random inputs (fixed seed), checks it against the CPU, and compares the cycles
+/// with the compiler's prediction. gemm runs the compiler's pick of SUMMA or MeshGEMM (shift) on the largest square region; gemv Y[M×N] = X[M×K]·W[K×N];
+/// allreduce sums --n floats per PE over the whole fabric; softmax/layernorm run over M rows of length N.
+/// </summary>
+public static class SimulateCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var kernel = new Option<string>("--kernel") { Required = true, Description = "gemm | gemv | allreduce | softmax | layernorm" };
+        var m = new Option<int>("--m") { DefaultValueFactory = _ => 256, Description = "Rows (gemm/gemv M, softmax/layernorm rows)." };
+        var n = new Option<int>("--n") { DefaultValueFactory = _ => 256, Description = "Columns (gemm/gemv N, row length; allreduce: values per PE)." };
+        var k = new Option<int>("--k") { DefaultValueFactory = _ => 256, Description = "Contracted dimension (gemm/gemv)." };
+        var device = new Option<string>("--device") { DefaultValueFactory = _ => "mesh:16x16", Description = WaferSpec.PresetHelp };
+        var precision = new Option<string>("--precision") { DefaultValueFactory = _ => "fp32", Description = "fp32 | bf16 (bf16: gemm only)" };
+        var trace = new Option<string?>("--trace") { Description = "Write a Chrome trace-event JSON (Perfetto)." };
+        var heat = new Option<string?>("--link-heatmap") { Description = "Write an SVG heatmap of wavelets per link." };
+        var json = new Option<string?>("--json") { Description = "Write JSON to this file ('-' for stdout)." };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var cmd = new Command("simulate", "Run a kernel on the cycle-level fabric simulator and compare with the compiler's cycle model.");
+        foreach (var o in new Option[] { kernel, m, n, k, device, precision, trace, heat, json, seed }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            string kind = r.GetValue(kernel)!.Trim().ToLowerInvariant();
+            int M = r.GetValue(m), N = r.GetValue(n), K = r.GetValue(k);
+            if (M < 1 || N < 1 || K < 1) throw new CliErrors.UserError("--m, --n and --k must be positive");
+            var spec = WaferSpec.Parse(r.GetValue(device)!);
+            string prec = r.GetValue(precision)!.Trim().ToLowerInvariant();
+            if (prec is not ("fp32" or "bf16")) throw new CliErrors.UserError($"unknown --precision '{prec}'; use fp32 or bf16");
+            bool bf16 = prec == "bf16";
+            if (bf16 && kind != "gemm") throw new CliErrors.UserError($"--precision bf16 is simulated for gemm only; use fp32 for {kind}");
+            var p = new CostParams(spec, bf16 ? Precision.Bf16 : Precision.Fp32);
+            var sim = new FabricSimulator(spec, null, new FabricOptions { Trace = r.GetValue(trace) is not null });
+            var rng = new Random(r.GetValue(seed));
+            float[] Rand(int len) { var a = new float[len]; for (int i = 0; i < len; i++) a[i] = (float)(rng.NextDouble() * 2 - 1); return a; }
+            var sw = Stopwatch.StartNew();
+            KernelRun run; double predicted; float[] reference; Region region; string shape;
+            switch (kind)
+            {
+                case "gemm":
+                {
+                    int s = Math.Min(spec.Width, spec.Height);
+                    region = new Region(0, 0, s, s);
+                    var a = Rand(M * K); var b = Rand(K * N);
+                    var type = bf16 ? DType.BFloat16 : DType.Float32;
+                    // the algorithm the compiler picks (the shift variant is simulated in fp32)
+                    var pick = GemmKernel.Single(M, N, K, s, s, p);
+                    bool shift = pick.Algorithm == "meshgemm-shift" && !bf16;
+                    run = shift ? MeshGemmProgram.Run(sim, 0, 0, s, a, b, M, K, N) : SummaGemmProgram.Run(sim, 0, 0, s, a, b, M, K, N, type);
+                    predicted = shift ? pick.Cycles : GemmKernel.Summa(M, N, K, s, s, p).Cycles;
+                    if (bf16) { a = RoundBf16(a); b = RoundBf16(b); }
+                    reference = MatMul(a, b, M, K, N);
+                    shape = $"{M}x{K}x{N} {(shift ? "MeshGEMM shift" : "SUMMA")} on {s}x{s}";
+                    break;
+                }
+                case "gemv":
+                {
+                    region = new Region(0, 0, spec.Width, spec.Height);
+                    var x = Rand(M * K); var w = Rand(K * N);
+                    run = GemvProgram.Run(sim, region, x, w, M, K, N);
+                    predicted = KernelLibrary.Gemv.Raw(new KernelWork { Batch = 1, M = M, K = K, N = N, SharedB = true }, spec.Width, spec.Height, p).Cycles;
+                    reference = MatMul(x, w, M, K, N);
+                    shape = $"{M}x{K}x{N} on {spec.Width}x{spec.Height}";
+                    break;
+                }
+                case "allreduce":
+                {
+                    region = new Region(0, 0, spec.Width, spec.Height);
+                    int len = N;
+                    ulong sd = (ulong)r.GetValue(seed);
+                    float V(int i, int j) => (float)(((ulong)i * 2654435761UL + (ulong)j * 40503UL + sd) % 1000) / 1000f;
+                    run = AllReduceProgram.Run(sim, region, len, V);
+                    predicted = MeshKernel.CenterAllReduce(spec.Width, spec.Height, len, p);
+                    var sum = new double[len];
+                    for (int i = 0; i < spec.Width * spec.Height; i++) for (int j = 0; j < len; j++) sum[j] += V(i, j);
+                    reference = sum.Select(v => (float)v).ToArray();
+                    shape = $"{len} floats per PE on {spec.Width}x{spec.Height}";
+                    break;
+                }
+                case "softmax":
+                case "layernorm":
+                {
+                    int s = Math.Min(spec.Width, spec.Height);
+                    int h = Math.Min(spec.Height, M);
+                    region = new Region(0, 0, spec.Width, h);
+                    var x = Rand(M * N);
+                    if (kind == "softmax")
+                    {
+                        run = SoftmaxProgram.Run(sim, region, x, M, N);
+                        predicted = KernelLibrary.Softmax.Raw(new KernelWork { Rows = M, RowLength = N, Flops = 5.0 * M * N, RowReductions = 2 }, region.Width, h, p).Cycles;
+                        reference = CpuSoftmax(x, M, N);
+                    }
+                    else
+                    {
+                        var g = Rand(N); var b = Rand(N);
+                        run = NormProgram.Run(sim, region, x, M, N, g, b, rms: false);
+                        predicted = KernelLibrary.Norm.Raw(new KernelWork { Rows = M, RowLength = N, Flops = 8.0 * M * N, RowReductions = 2 }, region.Width, h, p).Cycles;
+                        reference = CpuLayerNorm(x, g, b, M, N);
+                    }
+                    shape = $"{M} rows x {N} on {region.Width}x{h}";
+                    break;
+                }
+                default:
+                    throw new CliErrors.UserError($"unknown --kernel '{kind}'; use gemm, gemv, allreduce, softmax or layernorm");
+            }
+            double wall = sw.Elapsed.TotalSeconds;
+            double maxDiff = 0, maxRef = 0;
+            for (int i = 0; i < reference.Length; i++) { maxDiff = Math.Max(maxDiff, Math.Abs((double)run.Output[i] - reference[i])); maxRef = Math.Max(maxRef, Math.Abs(reference[i])); }
+            var st = run.Stats;
+            double peCycles = (double)run.Cycles * region.PeCount;
+            var d = new Dictionary<string, object?>
+            {
+                ["kernel"] = kind, ["shape"] = shape, ["device"] = spec.Name, ["precision"] = prec,
+                ["cycles"] = run.Cycles, ["predicted_cycles"] = predicted,
+                ["relative_error"] = (predicted - run.Cycles) / run.Cycles,
+                ["max_abs_diff_vs_cpu"] = maxDiff, ["max_rel_diff_vs_cpu"] = maxDiff / Math.Max(1e-30, maxRef),
+                ["pe_cycles_per_second"] = peCycles / Math.Max(1e-9, wall), ["wall_seconds"] = wall,
+                ["pes"] = region.PeCount, ["pe_busy_fraction"] = st.BusyFraction, ["fmac_utilization"] = st.FmacUtilization,
+                ["peak_buffer_occupancy"] = st.PeakBufferOccupancy, ["back_pressure_stalls"] = st.BackPressureStalls,
+                ["wavelet_hops"] = st.WaveletHops, ["tasks"] = st.Tasks,
+                ["peak_working_set_bytes"] = Process.GetCurrentProcess().PeakWorkingSet64,
+            };
+            if (kind == "allreduce") { int diam = spec.Width + spec.Height - 2; d["diameter"] = diam; d["cycles_over_diameter"] = diam > 0 ? (double)run.Cycles / diam : 0; }
+            if (r.GetValue(trace) is { } tp) FabricReports.WriteChromeTrace(sim, tp);
+            if (r.GetValue(heat) is { } hp) FabricReports.WriteLinkHeatmap(sim, hp);
+            string text = JsonSerializer.Serialize(d, GpuPlanCommand.Indented);
+            string? path = r.GetValue(json);
+            if (path == "-") { Console.Out.WriteLine(text); return 0; }
+            string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
+            Console.WriteLine($"{kind} {shape} on {spec.Name} ({prec})");
+            Console.WriteLine($"  cycles            {run.Cycles} simulated, {F(predicted, "0")} predicted ({F(100 * (predicted - run.Cycles) / run.Cycles, "+0.0;-0.0")}%)");
+            Console.WriteLine($"  vs CPU            max |diff| {F(maxDiff, "E2")} ({F(maxDiff / Math.Max(1e-30, maxRef), "E2")} relative)");
+            Console.WriteLine($"  PEs busy          {F(100 * st.BusyFraction, "0.0")}%, FMAC utilization {F(100 * st.FmacUtilization, "0.0")}%");
+            Console.WriteLine($"  fabric            {st.WaveletHops} wavelet hops, peak buffer {st.PeakBufferOccupancy}, {st.BackPressureStalls} back-pressure stalls");
+            Console.WriteLine($"  simulation speed  {F(peCycles / Math.Max(1e-9, wall), "E2")} PE-cycles/s ({F(wall, "0.00")} s)");
+            if (path is not null) GpuPlanCommand.AtomicWrite(path, text);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static float[] RoundBf16(float[] a) => a.Select(v => Float16Bits.FromBFloat16(Float16Bits.ToBFloat16(v))).ToArray();
+
+    private static float[] MatMul(float[] a, float[] b, int m, int k, int n)
+    {
+        var c = new float[m * n];
+        var row = new double[n];
+        for (int i = 0; i < m; i++)
+        {
+            Array.Clear(row);
+            for (int t = 0; t < k; t++) { double av = a[i * k + t]; for (int j = 0; j < n; j++) row[j] += av * b[t * n + j]; }
+            for (int j = 0; j < n; j++) c[i * n + j] = (float)row[j];
+        }
+        return c;
+    }
+
+    private static float[] CpuSoftmax(float[] x, int rows, int len)
+    {
+        var y = new float[x.Length];
+        for (int i = 0; i < rows; i++)
+        {
+            double mx = double.NegativeInfinity, s = 0;
+            for (int j = 0; j < len; j++) mx = Math.Max(mx, x[i * len + j]);
+            for (int j = 0; j < len; j++) s += Math.Exp(x[i * len + j] - mx);
+            for (int j = 0; j < len; j++) y[i * len + j] = (float)(Math.Exp(x[i * len + j] - mx) / s);
+        }
+        return y;
+    }
+
+    private static float[] CpuLayerNorm(float[] x, float[] g, float[] b, int rows, int len)
+    {
+        var y = new float[x.Length];
+        for (int i = 0; i < rows; i++)
+        {
+            double mean = 0, sq = 0;
+            for (int j = 0; j < len; j++) mean += x[i * len + j];
+            mean /= len;
+            for (int j = 0; j < len; j++) sq += (x[i * len + j] - mean) * (x[i * len + j] - mean);
+            double rstd = 1 / Math.Sqrt(sq / len + 1e-5);
+            for (int j = 0; j < len; j++) y[i * len + j] = (float)((x[i * len + j] - mean) * rstd * g[j] + b[j]);
+        }
+        return y;
+    }
+}
