@@ -30,7 +30,7 @@ public sealed record CostParams
         Lanes = spec.SimdWidth(DType);
         ElementBytes = DType.Size();
         Alpha = spec.HopCycles;
-        Beta = CalibratedRelayCycles; // the spec's RelayCycles (20) was an uncalibrated prior; see docs/FIDELITY.md
+        Beta = spec.RelayCycles; // calibrated on the fabric simulator (CalibratedRelayCycles); a spec may override it
         LinkBytesPerCycle = spec.WaveletBytes * spec.LinkWaveletsPerCycle;
         SramReadBytesPerCycle = spec.SramReadBytesPerCycle;
         SramWriteBytesPerCycle = spec.SramWriteBytesPerCycle;

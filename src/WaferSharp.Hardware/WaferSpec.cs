@@ -24,7 +24,7 @@ namespace WaferSharp.Hardware;
 /// <param name="WaveletBits">Payload bits per wavelet.</param>
 /// <param name="LinkWaveletsPerCycle">Wavelets per link per direction per cycle.</param>
 /// <param name="HopCycles">Router-forwarded latency per hop (α).</param>
-/// <param name="RelayCycles">Software relay stage latency (β): a PE receives, re-parses and re-injects a message. Uncertain ("tens of cycles").</param>
+/// <param name="RelayCycles">Software relay stage latency (β): a PE receives, re-parses and re-injects a message. The reference says "tens of cycles"; 12 is what our fabric simulator measures (docs/FIDELITY.md).</param>
 /// <param name="SramReadBytesPerCycle">SRAM read bandwidth per PE (2 × 64-bit ports).</param>
 /// <param name="SramWriteBytesPerCycle">SRAM write bandwidth per PE (1 × 64-bit port).</param>
 /// <param name="IoChannelsPerEdge">Host I/O channels on each of the east and west edges.</param>
@@ -47,7 +47,7 @@ public sealed record WaferSpec(
     int WaveletBits = 32,
     int LinkWaveletsPerCycle = 1,
     int HopCycles = 1,
-    int RelayCycles = 20,
+    int RelayCycles = 12,
     int SramReadBytesPerCycle = 16,
     int SramWriteBytesPerCycle = 8,
     int IoChannelsPerEdge = 62,
