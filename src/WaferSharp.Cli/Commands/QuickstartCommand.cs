@@ -95,8 +95,7 @@ public static class QuickstartCommand
         var compare = Comparison.Run(CompareModelOf(model, dim), new ComparisonOptions { GoalTokens = goal, Systems = CompareSystems, Gpus = CompareGpus });
         string path = Path.GetFullPath(Path.Combine(outputDir, "quickstart-report.html"));
         CompareReport.Save(compare, path);
-        CompareCommand.Print(compare, path, null);
-        AnsiConsole.MarkupLine($"[bold]report:[/] {Markup.Escape(path)}");
+        CompareCommand.Print(compare, path, null); // ends with the report's path
         return 0;
     }
 
