@@ -52,6 +52,18 @@ public static class HtmlReport
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The wafer as an inline SVG heatmap of regions colored by cycles per step (hover: kernels), inside a
+    /// <c>&lt;figure&gt;</c>; for embedding in other reports (e.g. the wafer-vs-GPU comparison).
+    /// </summary>
+    public static string WaferHeatmap(WaferProgram prog, string title = "Regions by cycles per step (hover: kernels)")
+    {
+        ArgumentNullException.ThrowIfNull(prog);
+        var sb = new StringBuilder();
+        Heatmap(sb, prog, title, r => r.StageCycles, true);
+        return sb.ToString();
+    }
+
     private static void Heatmap(StringBuilder sb, WaferProgram prog, string title, Func<ProgramRegion, double> value, bool kernels)
     {
         var fab = prog.Fabric;

@@ -26,7 +26,7 @@ public sealed class KernelTask
     /// <summary>The mesh kernel.</summary>
     public required MeshKernel Kernel { get; init; }
     /// <summary>The work at the full batch.</summary>
-    public KernelWork Work { get; init; }
+    public KernelWork Work { get; set; }
     /// <summary>Forward, backward or optimizer.</summary>
     public Phase Phase { get; set; }
     /// <summary>Graph nodes it covers.</summary>

@@ -31,10 +31,18 @@ public sealed class LoweredGraph
 /// </summary>
 public static class Lowering
 {
-    /// <summary>Lowers <paramref name="g"/>; runs elementwise fusion (marks only) when no node is marked yet.</summary>
+    /// <summary>
+    /// Lowers <paramref name="g"/>. A graph no pass has prepared yet (no fusion marks) first loses its dead nodes
+    /// (<see cref="DeadCodeElimination"/>: e.g. autodiff's gradient of attention's constant scale, whose operand
+    /// would otherwise be stashed and whose kernel would run every step) and gets its elementwise fusion marks.
+    /// </summary>
     public static LoweredGraph Lower(Graph.Graph g, CostParams p)
     {
-        if (!g.Nodes.Any(n => n.FusionGroup >= 0)) ElementwiseFusion.Run(g);
+        if (!g.Nodes.Any(n => n.FusionGroup >= 0))
+        {
+            DeadCodeElimination.Run(g);
+            ElementwiseFusion.Run(g);
+        }
         var alias = new Dictionary<Value, Value>();
         Value Resolve(Value v) { while (alias.TryGetValue(v, out var s)) v = s; return v; }
         foreach (var n in g.Nodes)
@@ -136,6 +144,13 @@ public static class Lowering
                 if (fwd.Add(q)) stack.Push(q);
         foreach (var t in tasks)
             t.Phase = t.Kernel is OptimizerUpdateKernel ? Phase.Optimizer : (!training || fwd.Contains(t.Id) ? Phase.Forward : Phase.Backward);
+
+        // weight gradients are consumed chunk by chunk by the fused optimizer update (no whole gradient is stored)
+        var consumersOf = tasks.Select(_ => new List<int>()).ToList();
+        foreach (var e in edges) consumersOf[e.From].Add(e.To);
+        foreach (var t in tasks)
+            if (t.Phase == Phase.Backward && t.Kernel is GemmKernel && consumersOf[t.Id].Count > 0 && consumersOf[t.Id].All(c => tasks[c].Phase == Phase.Optimizer))
+                t.Work = t.Work with { WorkingCap = MeshKernel.GradientChunkBytes };
 
         long hostBytes = g.Inputs.Sum(v => p.Bytes(v.Type)) + g.Outputs.Sum(o => p.Bytes(o.Value.Type));
         return new LoweredGraph

@@ -28,6 +28,7 @@ internal static class PipelinedPlanner
         public int Microbatch, Microbatches, Wafers;
         public double StepCycles, FillCycles;
         public long[] Working = [];
+        public ResidentBytes[] ResidentBreakdown = [];
         public StageParts[] Parts = [];
         public int Rows = 1;
     }
@@ -58,26 +59,8 @@ internal static class PipelinedPlanner
         var lg = Lowering.Lower(g, p);
         var (groupOf, groups) = Grouping.Build(lg);
         int ng = groups.Count;
-        var resident = new long[ng];
-        var seenParam = new HashSet<Value>();
-        var seenState = new HashSet<Value>();
-        foreach (var t in lg.Tasks)
-        {
-            int gi = groupOf[t.Id];
-            foreach (var pv in t.Params)
-                if (seenParam.Add(pv)) resident[gi] += lg.IsTraining ? pv.Type.Numel * 2L * p.MasterBytes : p.Bytes(pv.Type);
-            foreach (var sv in t.States)
-                if (seenState.Add(sv)) resident[gi] += sv.Type.Numel * (long)p.MasterBytes;
-            if (inference && t.Kernel is AttentionKernel)
-                resident[gi] += (p.Bytes(t.Nodes[0].Inputs[1].Type) + p.Bytes(t.Nodes[^1].Inputs[1].Type)) * (long)m; // KV cache of every sequence
-        }
-        if (lg.IsTraining)
-        {
-            var stashed = new HashSet<(Value, int)>();
-            foreach (var e in lg.Edges)
-                if (lg.Tasks[e.From].Phase == Phase.Forward && lg.Tasks[e.To].Phase == Phase.Backward && stashed.Add((e.Value, groupOf[e.To])))
-                    resident[groupOf[e.To]] += e.Bytes * m; // every micro-batch of the step is in flight until its backward
-        }
+        var breakdown = ResidentSram.Plan(lg, groupOf, ng, m, p, inference);
+        var resident = breakdown.Select(x => x.Total).ToArray();
 
         var area = new RegionRect(spec.ProgramX, spec.ProgramY, spec.ProgramWidth, spec.ProgramHeight);
         long live = area.Pes - (o.Defects?.CountDead(area.X, area.Y, area.W, area.H) ?? 0);
@@ -85,8 +68,12 @@ internal static class PipelinedPlanner
         long totalResident = resident.Sum();
         int wafers = Math.Max(1, (int)Math.Ceiling(totalResident / (0.97 * live * perPe)));
         if (!inference && wafers > 1)
+        {
+            var sum = new ResidentBytes();
+            foreach (var x in breakdown) sum.Add(x);
             throw new ModelTooLargeException(
-                $"the model does not fit layer-pipelined mode: weights, gradients, optimizer state and stashed activations need {Units.Bytes(totalResident)} of SRAM but one {spec.Name} holds {Units.Bytes(live * (double)perPe)} usable; use --mode weight-streaming (or a smaller --batch-size)");
+                $"the model is too big for layer-pipelined mode on one {spec.Name}: {sum.Describe(o.Precision.ToString().ToLowerInvariant())} of resident SRAM, but its {live} usable PEs hold {Units.Bytes(live * (double)perPe)} for tensors ({perPe / 1024.0:0.#} KiB each after code and FIFOs; {(double)sum.Total / (live * (double)perPe) * 100:0}% of it); use --mode weight-streaming (or a smaller --batch-size)");
+        }
         if (inference && wafers > o.Systems && o.Systems > 1)
             throw new ModelTooLargeException($"the model's weights and KV cache need {Units.Bytes(totalResident)}, {wafers} systems of {spec.Name}, but --systems is {o.Systems}; use --systems {wafers} or more");
 
@@ -131,7 +118,7 @@ internal static class PipelinedPlanner
         {
             Graph = lg, GroupOf = groupOf, Groups = groups, Resident = resident, Rects = rects, WaferOf = waferOf, Costs = costs,
             Stage = stage, Optim = optim, Microbatch = mu, Microbatches = m, Wafers = wafers, Parts = parts, Rows = rows,
-            StepCycles = step, FillCycles = time.Latency, Working = working,
+            StepCycles = step, FillCycles = time.Latency, Working = working, ResidentBreakdown = breakdown,
         };
     }
 
@@ -145,30 +132,42 @@ internal static class PipelinedPlanner
     {
         RegionRect[]? bestRects = null;
         long[]? bestWorking = null;
+        bool[]? bestLean = null;
         double bestScore = double.MaxValue;
         int n = members.Count;
         var tasksOf = members.Select(gi => groups[gi].Where(ti => lg.Tasks[ti].Phase != Phase.Optimizer).Select(ti => lg.Tasks[ti]).ToArray()).ToArray();
         foreach (int hs in new[] { 4, 8, 12, 16, 24, 32, 48, 64, 96 })
         {
             if (hs > area.H) break;
+            // more than 64 shelves means flat regions (mesh kernels want square-ish grids): never the best on a large
+            // fabric, and the costliest shelf heights to evaluate
+            if (area.H / hs > MaxShelves && hs < 96) continue;
             int shelves = area.H / hs;
             long capacityCols = (long)shelves * area.W;
             int maxCols = (int)Math.Min(int.MaxValue, capacityCols);
             double liveFrac = live / (double)area.Pes;
             // estimates only change at ladder steps of the region's sides: memoise per (group, ladder cell)
             var memo = new Dictionary<(int, int, int), double>();
+            var lean = new bool[n];
             double Stage(int i, int c)
             {
                 var (w, h) = Floorplanner.Shape(c, hs, area.W);
                 var key = (i, p.LadderFloor(w), p.LadderFloor(h));
                 if (memo.TryGetValue(key, out double hit)) return hit;
                 double s = 0;
-                foreach (var t in tasksOf[i]) s += t.Kernel.Estimate(t.Work, w, h, p).Cycles;
+                foreach (var t in tasksOf[i]) s += t.Kernel.Estimate(WorkOf(t, lean[i]), w, h, p).Cycles;
                 return memo[key] = s;
             }
             var minW = new int[n];
             var working = new long[n];
-            for (int i = 0; i < n; i++) minW[i] = MinWidth(groups[members[i]], lg, resident[members[i]], hs, maxCols, area, o, p);
+            for (int i = 0; i < n; i++) minW[i] = MinWidth(groups[members[i]], lg, resident[members[i]], hs, maxCols, area, o, p, false);
+            // memory-tight: regions whose SRAM floor is what sizes them trade a few chunk latencies for lean working sets
+            if (minW.Any(x => x < 0) || minW.Sum(x => x > area.W ? (x + (long)area.W - 1) / area.W * area.W : x) > capacityCols * 0.85 * liveFrac)
+                for (int i = 0; i < n; i++)
+                {
+                    int lw = MinWidth(groups[members[i]], lg, resident[members[i]], hs, maxCols, area, o, p, true);
+                    if (lw >= 0 && (minW[i] < 0 || lw < minW[i])) { minW[i] = lw; lean[i] = true; }
+                }
             if (minW.Any(x => x < 0)) continue;
             RegionRect[]? rects = null;
             double budget = capacityCols * 0.95 * liveFrac;
@@ -178,7 +177,8 @@ internal static class PipelinedPlanner
                 long minSum = minW.Sum(x => (long)x);
                 if (minSum > capacityCols * 0.97 * liveFrac) { rects = null; break; }
                 var widths = Balance(n, minW, maxCols, area.W, Math.Max(minSum, budget), Stage);
-                rects = Floorplanner.Pack(widths, hs, area, o.Defects);
+                rects = Floorplanner.Pack(widths, hs, area, o.Defects, (i, r) =>
+                    p.CodeBytesPerPe + Working(groups[members[i]], lg, r.W, r.H, p, lean[i]) + (resident[members[i]] + r.Pes - 1) / r.Pes <= o.Wafer.PeSramBytes);
                 if (rects is null)
                 {
                     // shelf ends and dead PEs waste columns: aim lower and rebalance
@@ -190,7 +190,7 @@ internal static class PipelinedPlanner
                 for (int i = 0; i < n; i++)
                 {
                     var r = rects[i];
-                    working[i] = Working(groups[members[i]], lg, r.W, r.H, p);
+                    working[i] = Working(groups[members[i]], lg, r.W, r.H, p, lean[i]);
                     if (p.CodeBytesPerPe + working[i] + (resident[members[i]] + r.Pes - 1) / r.Pes > o.Wafer.PeSramBytes)
                     {
                         ok = false;
@@ -203,9 +203,9 @@ internal static class PipelinedPlanner
             if (rects is null) continue;
             // score: the pipeline step with these regions (the same streaming model the compiler reports)
             var parts = new StageParts[n];
-            for (int i = 0; i < n; i++) parts[i] = Parts(tasksOf[i], rects[i], p, null);
+            for (int i = 0; i < n; i++) parts[i] = Parts(tasksOf[i], rects[i], p, null, lean[i]);
             double score = Timeline(parts, m, rows, lg.IsTraining).Step;
-            if (score < bestScore) { bestScore = score; bestRects = rects; bestWorking = (long[])working.Clone(); }
+            if (score < bestScore) { bestScore = score; bestRects = rects; bestWorking = (long[])working.Clone(); bestLean = lean; }
         }
         if (bestRects is null)
         {
@@ -213,9 +213,18 @@ internal static class PipelinedPlanner
             throw new ModelTooLargeException(
                 $"the model does not fit layer-pipelined mode on {o.Wafer.Name}: its regions need {Units.Bytes(need)} of resident SRAM ({Units.Bytes(need / (double)live)} per PE on average) plus each kernel's working buffers, and no packing of {members.Count} regions on the {live} usable PEs ({Units.Bytes(live * (double)perPe)} for tensors) leaves every PE within its {o.Wafer.PeSramBytes / 1024} KiB; use --mode weight-streaming (or a smaller --batch-size)");
         }
+        // the chosen plan's lean groups keep their lean working sets
+        for (int i = 0; i < n; i++)
+            if (bestLean![i])
+                foreach (int ti in groups[members[i]]) lg.Tasks[ti].Work = WorkOf(lg.Tasks[ti], true);
         workingOut = bestWorking!;
         return bestRects;
     }
+
+    // A task's work, with the lean working-set cap when its region is memory-tight.
+    private static KernelWork WorkOf(KernelTask t, bool lean) =>
+        !lean || t.Phase == Phase.Optimizer ? t.Work
+        : t.Work with { WorkingCap = t.Work.WorkingCap > 0 ? Math.Min(t.Work.WorkingCap, MeshKernel.LeanWorkingBytes) : MeshKernel.LeanWorkingBytes };
 
     // Widths (each in [minW, maxW]) for the smallest target stage time whose total width fits the budget.
     // Columns above one shelf's width mean whole shelves (see Floorplanner.Shape), and cost whole shelves.
@@ -260,13 +269,13 @@ internal static class PipelinedPlanner
         public double PerMicrobatch(int chunks) => Math.Max(FwdVar + BwdVar + chunks * (FwdFixed + BwdFixed), Route);
     }
 
-    internal static StageParts Parts(IEnumerable<KernelTask> tasks, RegionRect r, CostParams p, double? route)
+    internal static StageParts Parts(IEnumerable<KernelTask> tasks, RegionRect r, CostParams p, double? route, bool lean = false)
     {
         double fv = 0, ff = 0, bv = 0, bf = 0;
         foreach (var t in tasks)
         {
             if (t.Phase == Phase.Optimizer) continue;
-            var c = t.Kernel.Estimate(t.Work, r.W, r.H, p);
+            var c = t.Kernel.Estimate(WorkOf(t, lean), r.W, r.H, p);
             double fixedPart = Math.Min(c.FixedCycles, c.Cycles);
             if (t.Phase == Phase.Forward) { fv += c.Cycles - fixedPart; ff += fixedPart; }
             else { bv += c.Cycles - fixedPart; bf += fixedPart; }
@@ -313,20 +322,20 @@ internal static class PipelinedPlanner
 
     private static ulong Hash(int a, int b, int k) => WaferSharp.Tensors.Generator.Mix(((ulong)(uint)a << 32 | (uint)b) * 31 + (ulong)k);
 
-    private static long Working(List<int> group, LoweredGraph lg, int w, int h, CostParams p)
+    private static long Working(List<int> group, LoweredGraph lg, int w, int h, CostParams p, bool lean = false)
     {
         long wk = 0;
-        foreach (int ti in group) { var t = lg.Tasks[ti]; wk = Math.Max(wk, t.Kernel.Estimate(t.Work, w, h, p).SramBytesPerPe); }
+        foreach (int ti in group) { var t = lg.Tasks[ti]; wk = Math.Max(wk, t.Kernel.Estimate(WorkOf(t, lean), w, h, p).SramBytesPerPe); }
         return wk;
     }
 
     // The narrowest region of height hs whose PEs hold the group's resident data and its kernels' working sets; -1 if none.
-    private static int MinWidth(List<int> group, LoweredGraph lg, long resident, int hs, int maxCols, RegionRect area, CompileOptions o, CostParams p)
+    private static int MinWidth(List<int> group, LoweredGraph lg, long resident, int hs, int maxCols, RegionRect area, CompileOptions o, CostParams p, bool lean)
     {
         bool Fits(int c)
         {
             var (w, h) = Floorplanner.Shape(c, hs, area.W);
-            return p.CodeBytesPerPe + Working(group, lg, w, h, p) + (resident + (long)w * h - 1) / ((long)w * h) <= o.Wafer.PeSramBytes;
+            return p.CodeBytesPerPe + Working(group, lg, w, h, p, lean) + (resident + (long)w * h - 1) / ((long)w * h) <= o.Wafer.PeSramBytes;
         }
         int lo = (int)Math.Max(1, Math.Ceiling(resident / (double)(o.Wafer.PeSramBytes - p.CodeBytesPerPe) / hs));
         if (lo > maxCols) return -1;
@@ -338,8 +347,15 @@ internal static class PipelinedPlanner
         return hi;
     }
 
-    /// <summary>Most parallel lanes one route uses across a shared region boundary.</summary>
-    internal const int MaxLanes = 16;
+    /// <summary>Most shelves a packing may have (shelf heights that need more are skipped).</summary>
+    private const int MaxShelves = 64;
+
+    /// <summary>
+    /// Most parallel lanes one route uses: one per row (column) of a shared region boundary, or per row of the source
+    /// and column of the destination for diagonal pairs. Each lane is its own link, so a transfer's bandwidth is its
+    /// lane count in wavelets per cycle.
+    /// </summary>
+    internal const int MaxLanes = 64;
 
     /// <summary>Lays routes for every edge between groups on the same wafer; returns them with the router state.</summary>
     public static (List<ProgramRoute> Routes, Router[] Routers) Route(Plan plan, CompileOptions o, CostParams p)
@@ -357,6 +373,7 @@ internal static class PipelinedPlanner
             }
         }
         var routes = new List<ProgramRoute>();
+        var pending = new List<(ProgramRoute Route, int Wafer, int Lanes, Func<int, (int Sx, int Sy, int Dx, int Dy)> End, RegionRect A, RegionRect B)>();
         var done = new HashSet<(int, int, Value)>();
         foreach (var e in plan.Graph.Edges)
         {
@@ -366,43 +383,67 @@ internal static class PipelinedPlanner
             double words = p.Words(e.Bytes);
             var route = new ProgramRoute { From = e.From, To = e.To, Value = $"%{e.Value.Id}:{e.Value.Type}", Words = words };
             // Lanes: regions side by side (sharing rows) or stacked (sharing columns) stream over parallel straight lanes
-            // across the shared boundary, one row or column each (no router carries two of them); others get a few
-            // dimension-order lanes. More lanes = more link bandwidth; colors per router stay one per lane crossing it.
+            // across the shared boundary, one row or column each (no router carries two of them). Diagonal pairs (no
+            // shared rows or columns) get link-disjoint X-then-Y lanes: lane l leaves a's facing edge on its own row and
+            // turns into its own column of b, so no two lanes share a link (two meet at a crossing). More lanes = more
+            // link bandwidth; colors per router stay one per lane crossing it.
             int y0 = Math.Max(a.Y, b.Y), y1 = Math.Min(a.Y + a.H, b.Y + b.H), x0 = Math.Max(a.X, b.X), x1 = Math.Min(a.X + a.W, b.X + b.W);
             bool sideBySide = y1 > y0 && x1 <= x0, stacked = x1 > x0 && y1 <= y0;
-            int gap = Math.Max(0, Math.Max(a.X, b.X) - Math.Min(a.X + a.W, b.X + b.W)) + Math.Max(0, Math.Max(a.Y, b.Y) - Math.Min(a.Y + a.H, b.Y + b.H));
-            int lanes = sideBySide ? Math.Min(MaxLanes, y1 - y0) : stacked ? Math.Min(MaxLanes, x1 - x0) : gap <= 64 ? Math.Min(4, Math.Min(a.H, b.H)) : 2;
-            int sx = b.X >= a.X + a.W ? a.X + a.W - 1 : b.X + b.W <= a.X ? a.X : a.X + a.W / 2;
-            int dx = b.X >= a.X + a.W ? b.X : b.X + b.W <= a.X ? b.X + b.W - 1 : b.X + b.W / 2;
-            int maxHops = 0, relays = 0;
-            for (int l = 0; l < lanes; l++)
+            int lanes = sideBySide ? Math.Min(MaxLanes, y1 - y0) : stacked ? Math.Min(MaxLanes, x1 - x0) : Math.Min(MaxLanes, Math.Min(a.H, b.W));
+            int sx0 = b.X >= a.X + a.W ? a.X + a.W - 1 : b.X + b.W <= a.X ? a.X : a.X + a.W / 2;
+            int dx0 = b.X >= a.X + a.W ? b.X : b.X + b.W <= a.X ? b.X + b.W - 1 : b.X + b.W / 2;
+            (int, int, int, int) End(int l)
             {
+                int sx = sx0, dx = dx0;
                 int sy = a.Y + (int)((l + 0.5) * a.H / lanes), dy = b.Y + (int)((l + 0.5) * b.H / lanes);
                 if (sideBySide) sy = dy = y0 + (int)((l + 0.5) * (y1 - y0) / lanes);
-                if (stacked)
+                else if (stacked)
                 {
                     sx = dx = x0 + (int)((l + 0.5) * (x1 - x0) / lanes);
                     sy = b.Y >= a.Y + a.H ? a.Y + a.H - 1 : a.Y;
                     dy = b.Y >= a.Y + a.H ? b.Y : b.Y + b.H - 1;
                 }
-                var router = routers[plan.WaferOf[gf]];
-                RouteLane? lane = null;
-                // spread congested routes: try other source/destination columns and rows of the two regions
-                for (int k = 0; k < 12 && lane is null; k++)
+                else
                 {
-                    int ox = k == 0 ? 0 : (int)(Hash(e.From, e.To, k) % 1024);
-                    int oy = k == 0 ? 0 : (int)(Hash(e.To, e.From, k) % 1024);
-                    int sx2 = k == 0 ? sx : a.X + ox % a.W, dx2 = k == 0 ? dx : b.X + ox % b.W;
-                    int sy2 = k == 0 ? sy : a.Y + (sy - a.Y + oy) % a.H, dy2 = k == 0 ? dy : b.Y + (dy - b.Y + oy) % b.H;
-                    lane = router.TryRoute(sx2, sy2, dx2, dy2, words / lanes);
+                    dx = b.X + (int)((l + 0.5) * b.W / lanes);
+                    dy = b.Y >= a.Y + a.H ? b.Y : b.Y + b.H - 1;
                 }
-                if (lane is null && route.Lanes.Count > 0) { lanes = route.Lanes.Count; break; } // congested: fewer lanes
-                if (lane is null) throw router.Congested(sx, sy, dx, dy);
-                route.Lanes.Add(lane);
-                maxHops = Math.Max(maxHops, lane.Hops);
-                relays = Math.Max(relays, lane.RelayAt.Count);
+                return (sx, sy, dx, dy);
             }
-            route.Cycles = Math.Ceiling(words / lanes) + p.Alpha * maxHops + p.Beta * relays;
+            pending.Add((route, plan.WaferOf[gf], lanes, End, a, b));
+        }
+
+        // Every route's first lane before any route's extra lanes: extra bandwidth never takes the colors a later
+        // route needs to exist at all. A lane that finds no free color is dropped; the lanes a route keeps carry all
+        // of its wavelets (Carry), and its transfer time is its busiest link's share (words / lanes kept when the lanes
+        // are link-disjoint).
+        for (int pass = 0; pass < 2; pass++)
+            foreach (var (route, wafer, lanes, end, a, b) in pending)
+            {
+                var router = routers[wafer];
+                for (int l = pass == 0 ? 0 : 1; l < (pass == 0 ? 1 : lanes); l++)
+                {
+                    var (sx, sy, dx, dy) = end(l);
+                    RouteLane? lane = null;
+                    // spread congested routes: try other source/destination columns and rows of the two regions
+                    for (int k = 0; k < 12 && lane is null; k++)
+                    {
+                        int ox = k == 0 ? 0 : (int)(Hash(route.From, route.To, k * 64 + l) % 1024);
+                        int oy = k == 0 ? 0 : (int)(Hash(route.To, route.From, k * 64 + l) % 1024);
+                        int sx2 = k == 0 ? sx : a.X + ox % a.W, dx2 = k == 0 ? dx : b.X + ox % b.W;
+                        int sy2 = k == 0 ? sy : a.Y + (sy - a.Y + oy) % a.H, dy2 = k == 0 ? dy : b.Y + (dy - b.Y + oy) % b.H;
+                        lane = router.TryRoute(sx2, sy2, dx2, dy2, 0); // colors now, wavelets once the lane count is final
+                    }
+                    if (lane is null && pass == 0) throw router.Congested(sx, sy, dx, dy);
+                    if (lane is null) break; // congested: this route keeps the lanes it has
+                    route.Lanes.Add(lane);
+                }
+            }
+        foreach (var (route, wafer, _, _, _, _) in pending)
+        {
+            double busiest = routers[wafer].Carry(route.Lanes, route.Words);
+            int hops = route.Lanes.Max(l => l.Hops), relays = route.Lanes.Max(l => l.RelayAt.Count);
+            route.Cycles = busiest + p.Alpha * hops + p.Beta * relays;
             routes.Add(route);
         }
         return (routes, routers);

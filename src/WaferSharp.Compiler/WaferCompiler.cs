@@ -99,12 +99,14 @@ public static class WaferCompiler
             var reg = new ProgramRegion
             {
                 Id = gi, System = plan.WaferOf[gi], Rect = r, Tiles = Floorplanner.Tiles(r, o.Defects), Kernels = plan.Groups[gi],
-                ResidentBytesPerPe = resident, WorkingBytesPerPe = plan.Working[gi], CodeBytesPerPe = p.CodeBytesPerPe,
+                ResidentBytesPerPe = resident, WorkingBytesPerPe = plan.Working[gi], CodeBytesPerPe = p.CodeBytesPerPe, Resident = plan.ResidentBreakdown[gi],
                 SramBytesPerPe = resident + plan.Working[gi] + p.CodeBytesPerPe,
                 KernelColors = plan.Groups[gi].Max(ti => plan.Costs[ti].Colors), StageCycles = stage[gi],
             };
             prog.Regions.Add(reg);
         }
+        prog.Resident = new ResidentBytes();
+        foreach (var x in plan.ResidentBreakdown) prog.Resident.Add(x);
         double start = 0;
         var startOfGroup = new double[plan.Groups.Count];
         for (int gi = 0; gi < plan.Groups.Count; gi++) { startOfGroup[gi] = start; start += stage[gi]; }

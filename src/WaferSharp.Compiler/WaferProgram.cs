@@ -52,6 +52,8 @@ public sealed class ProgramRegion
     public long ResidentBytesPerPe { get; set; }
     /// <summary>SRAM plan: the largest kernel working set per PE (tiles, receive buffers, FIFOs).</summary>
     public long WorkingBytesPerPe { get; set; }
+    /// <summary>SRAM plan: the region's resident bytes by kind (layer-pipelined; null in weight streaming).</summary>
+    public ResidentBytes? Resident { get; set; }
     /// <summary>SRAM plan: code and runtime per PE.</summary>
     public long CodeBytesPerPe { get; set; }
     /// <summary>Total SRAM per PE (resident + working + code); never above the PE's SRAM.</summary>
@@ -118,6 +120,8 @@ public sealed class RouteLane
     public List<int> RelayAt { get; set; } = new();
     /// <summary>Hops.</summary>
     public int Hops { get; set; }
+    /// <summary>32-bit wavelets per micro-batch this lane carries (its share of the route's words).</summary>
+    public double Words { get; set; }
 }
 
 /// <summary>A producer→consumer route between two regions.</summary>
@@ -133,7 +137,7 @@ public sealed class ProgramRoute
     public double Words { get; set; }
     /// <summary>Parallel lanes.</summary>
     public List<RouteLane> Lanes { get; set; } = new();
-    /// <summary>Cycles to deliver one micro-batch: words / lanes + α·hops + β·relays.</summary>
+    /// <summary>Cycles to deliver one micro-batch: the route's wavelets on its busiest link (words / lanes for disjoint lanes) + α·hops + β·relays.</summary>
     public double Cycles { get; set; }
 }
 
@@ -235,6 +239,8 @@ public sealed class WaferProgram
     public double? DecodeTokensPerS { get; set; }
     /// <summary>Inference: KV cache bytes on the wafers.</summary>
     public double? KvCacheBytes { get; set; }
+    /// <summary>Layer-pipelined: resident SRAM of all regions by kind (weights, master copies, optimizer state, gradient accumulators, stash, KV cache).</summary>
+    public ResidentBytes? Resident { get; set; }
     /// <summary>Highest wavelets per micro-batch on any link.</summary>
     public double LinkLoadMax { get; set; }
     /// <summary>Highest number of colors any router uses (kernel-internal + routes + reserved).</summary>

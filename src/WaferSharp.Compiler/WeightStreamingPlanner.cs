@@ -60,6 +60,7 @@ internal static class WeightStreamingPlanner
             if (t.Phase == Phase.Optimizer) { costs[t.Id] = new KernelCost(0, 0, 0, 0, 0, "on-weight-memory", 0, 0, 0, "runs in weight memory"); continue; }
             var c = t.Kernel.Estimate(t.Work, area.W, hEff, p);
             costs[t.Id] = c;
+            // (weights stream through in panels: the kernels' working sets hold the received panels, not whole blocks)
             workingMax = Math.Max(workingMax, c.SramBytesPerPe);
             double inBytes = t.Params.Sum(v => (double)p.Bytes(v.Type));
             double outBytes = 0;

@@ -29,7 +29,10 @@ public sealed class MetricsWriter : IDisposable
             o["device_s"] = ds;
             o["device_tflops"] = m.Flops / ds / 1e12;
             if (m.Device.PeakFlopsPerSecond is { } peak) o["percent_of_peak"] = 100.0 * m.Flops / ds / peak;
+            if (m.DeviceSamplesPerSecond is { } sps) o["device_samples_per_s"] = sps;
+            if (m.DeviceTokensPerSecond is { } tps) o["device_tokens_per_s"] = tps;
         }
+        if (m.Samples > 0) o["samples"] = m.Samples;
         if (m.GradNorm is { } gn) o["grad_norm"] = gn;
         if (m.EvalLoss is { } el) o["eval_loss"] = el;
         _w.WriteLine(o.ToJsonString());

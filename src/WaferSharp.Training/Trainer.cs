@@ -21,6 +21,7 @@ public sealed class Trainer
     // Evaluation graphs by batch type: an epoch's partial last batch must not force a retrace every evaluation.
     private readonly Dictionary<(TensorType X, TensorType Y), (TrainStep Step, IGraphRunner Runner)> _evals = new();
     private long _stepFlops;
+    private long _tokensPerSample;
 
     /// <summary>Creates a trainer.</summary>
     public Trainer(Module model, Optimizer optimizer, TrainerConfig? config = null)
@@ -51,19 +52,31 @@ public sealed class Trainer
         var xt = new TensorType(b.X.DType, b.X.Shape);
         var yt = new TensorType(b.Y.DType, b.Y.Shape);
         _model.Train();
-        if (Config.GradientAccumulationSteps == 1)
+        int n = Config.Systems;
+        if (n < 1) throw new ArgumentException($"Systems must be at least 1, got {n}");
+        int rows = b.X.Rank > 0 ? b.X.Shape[0] : 1;
+        var ctx = new DeviceContext { Systems = n, Fidelity = Config.Fidelity, Precision = Config.Precision, StepBatch = rows, Microbatches = Config.GradientAccumulationSteps, Session = this };
+        _tokensPerSample = b.X.DType is DType.Int64 or DType.Int32 && b.X.Rank == 2 ? b.X.Shape[1] : 0;
+        if (Config.GradientAccumulationSteps == 1 && n == 1)
         {
             _step = TrainStep.Build(_model, _opt, LossOf(), xt, yt, TrainStep.Kind.Train, Config.ClipGradNorm);
-            _runner = Devices.Create(Config.Device, _step.Graph);
+            _runner = Devices.Create(Config.Device, _step.Graph, ctx);
             _stepFlops = _step.Graph.TotalCost().Flops;
         }
         else
         {
-            _gradStep = TrainStep.Build(_model, _opt, LossOf(), xt, yt, TrainStep.Kind.Gradients);
-            _gradRunner = Devices.Create(Config.Device, _gradStep.Graph);
+            // Data parallelism over systems: each system gets an equal shard of the global batch.
+            if (rows % n != 0 || b.Y.Rank == 0 || b.Y.Shape[0] != rows)
+                throw new ArgumentException($"the batch of {rows} samples does not split evenly over {n} systems; use a batch size divisible by the number of systems");
+            var sxt = new TensorType(b.X.DType, b.X.Shape.With(0, rows / n));
+            var syt = new TensorType(b.Y.DType, b.Y.Shape.With(0, rows / n));
+            _gradStep = TrainStep.Build(_model, _opt, LossOf(), sxt, syt, TrainStep.Kind.Gradients);
+            _gradRunner = Devices.Create(Config.Device, _gradStep.Graph, ctx with { Role = DeviceRole.Partial, StepBatch = rows / n });
             _apply = TrainStep.BuildApply(_model, _opt, Config.ClipGradNorm);
-            _applyRunner = Devices.Create(Config.Device, _apply.Graph);
-            _stepFlops = _gradStep.Graph.TotalCost().Flops * Config.GradientAccumulationSteps + _apply.Graph.TotalCost().Flops;
+            // The whole step at the global batch, only for devices that time whole steps (traced lazily by them).
+            var whole = new Lazy<Graph.Graph>(() => TrainStep.Build(_model, _opt, LossOf(), xt, yt, TrainStep.Kind.Train, Config.ClipGradNorm).Graph);
+            _applyRunner = Devices.Create(Config.Device, _apply.Graph, ctx with { Role = DeviceRole.Apply, StepGraphFactory = () => whole.Value });
+            _stepFlops = _gradStep.Graph.TotalCost().Flops * Config.GradientAccumulationSteps * n + _apply.Graph.TotalCost().Flops;
         }
     }
 
@@ -129,7 +142,14 @@ public sealed class Trainer
     private static string Describe(StepMetrics m)
     {
         var s = string.Create(CultureInfo.InvariantCulture, $"step {m.Step} loss {m.Loss:F4} lr {m.LearningRate:G3} {m.SamplesPerSecond:F0} samples/s");
-        if (m.Device.DeviceSeconds is { } ds) s += string.Create(CultureInfo.InvariantCulture, $" device {ds * 1e3:F3} ms");
+        if (m.Device.DeviceSeconds is { } ds)
+        {
+            s += string.Create(CultureInfo.InvariantCulture, $" | device {ds * 1e3:F3} ms, {m.DeviceSamplesPerSecond:G4} samples/s");
+            if (m.DeviceTokensPerSecond is { } tps) s += string.Create(CultureInfo.InvariantCulture, $", {tps:G4} tokens/s");
+            if (m.DeviceTflops is { } tf) s += string.Create(CultureInfo.InvariantCulture, $", {tf:G4} TFLOP/s");
+            if (m.PercentOfPeak is { } pp) s += string.Create(CultureInfo.InvariantCulture, $" ({pp:F1}% of peak)");
+            s += ", " + m.Device.Mode;
+        }
         if (m.EvalLoss is { } e) s += string.Create(CultureInfo.InvariantCulture, $" eval {e:F4}");
         return s;
     }
@@ -138,13 +158,14 @@ public sealed class Trainer
     {
         var sw = Stopwatch.StartNew();
         double lr = Config.Scheduler?.LearningRate(_opt.LearningRate, step) ?? _opt.LearningRate;
+        if (Config.LrScaling is { } scaling) lr *= scaling.Factor(step, (long)train.BatchSize * Config.GradientAccumulationSteps);
         long seed = (long)(Generator.Mix(Config.Seed ^ (ulong)step * 0xD1B54A32D192ED03UL) >> 1);
         var scalars = _opt.ScalarValues(_opt.StepCount + 1, lr);
-        int k = Config.GradientAccumulationSteps;
+        int k = Config.GradientAccumulationSteps, systems = Math.Max(1, Config.Systems);
         double loss;
         double? gradNorm = null;
         DeviceRunInfo info;
-        if (k == 1)
+        if (k == 1 && systems == 1)
         {
             var batch = train.GetBatch(step - 1);
             if (_step is null) Compile(batch);
@@ -160,19 +181,27 @@ public sealed class Trainer
             DenseTensor[]? sum = null;
             loss = 0;
             double devSeconds = 0;
+            int parts = k * systems;
             for (int j = 0; j < k; j++)
             {
-                var batch = train.GetBatch((step - 1) * k + j);
-                if (_gradStep is null) Compile(batch);
-                var r = _gradRunner!.Run(_gradStep!.Feeds(_opt, batch, (long)(Generator.Mix((ulong)seed + (ulong)j) >> 1), scalars));
-                loss += r.Outputs["loss"].Item() / k;
-                devSeconds += _gradRunner.LastRun.DeviceSeconds ?? 0;
-                var grads = _gradStep.Params.Select(p => r.Outputs["grad." + p.Name]).ToArray();
-                if (sum is null) sum = grads.Select(g => g.Clone()).ToArray();
-                else for (int i = 0; i < grads.Length; i++) System.Numerics.Tensors.TensorPrimitives.Add(sum[i].AsFloat(), grads[i].AsFloat(), sum[i].AsFloat());
+                var full = train.GetBatch((step - 1) * k + j);
+                if (_gradStep is null) Compile(full);
+                for (int sys = 0; sys < systems; sys++)
+                {
+                    // System sys computes its shard's gradients; the shards' seeds differ so dropout masks do too.
+                    var batch = systems == 1 ? full : Shard(full, sys, systems);
+                    ulong partSeed = systems == 1 ? (ulong)seed + (ulong)j : (ulong)seed + (ulong)j * 0x9E3779B97F4A7C15UL + (ulong)sys + 1;
+                    var r = _gradRunner!.Run(_gradStep!.Feeds(_opt, batch, (long)(Generator.Mix(partSeed) >> 1), scalars));
+                    loss += r.Outputs["loss"].Item() / parts;
+                    devSeconds += _gradRunner.LastRun.DeviceSeconds ?? 0;
+                    var grads = _gradStep.Params.Select(p => r.Outputs["grad." + p.Name]).ToArray();
+                    // Gradient reduction: a sum in system order, then the mean.
+                    if (sum is null) sum = grads.Select(g => g.Clone()).ToArray();
+                    else for (int i = 0; i < grads.Length; i++) System.Numerics.Tensors.TensorPrimitives.Add(sum[i].AsFloat(), grads[i].AsFloat(), sum[i].AsFloat());
+                }
             }
             CheckFinite(loss, step);
-            foreach (var s in sum!) System.Numerics.Tensors.TensorPrimitives.Multiply(s.AsFloat(), 1f / k, s.AsFloat());
+            foreach (var s in sum!) System.Numerics.Tensors.TensorPrimitives.Multiply(s.AsFloat(), 1f / parts, s.AsFloat());
             var feeds = _apply!.Feeds(_opt, null, seed, scalars);
             for (int i = 0; i < _apply.Params.Count; i++) feeds[_apply.GradInputs[i]] = sum[i];
             var ar = _applyRunner!.Run(feeds);
@@ -183,7 +212,19 @@ public sealed class Trainer
         _opt.StepCount++;
         sw.Stop();
         int batchRows = train.BatchSize * k;
-        return new StepMetrics(step, loss, lr, sw.Elapsed.TotalSeconds, batchRows / Math.Max(sw.Elapsed.TotalSeconds, 1e-9), info, _stepFlops, gradNorm);
+        return new StepMetrics(step, loss, lr, sw.Elapsed.TotalSeconds, batchRows / Math.Max(sw.Elapsed.TotalSeconds, 1e-9), info, _stepFlops, gradNorm,
+            Samples: batchRows, TokensPerSample: _tokensPerSample);
+    }
+
+    // Rows [s·B/n, (s+1)·B/n) of the batch: the shard of system s.
+    private static Batch Shard(Batch b, int s, int n) => new(Rows(b.X, s, n), Rows(b.Y, s, n));
+
+    private static DenseTensor Rows(DenseTensor t, int s, int n)
+    {
+        int rows = t.Shape[0] / n, rowLen = t.Length / t.Shape[0];
+        var r = DenseTensor.Zeros(t.Shape.With(0, rows), t.DType);
+        Array.Copy(t.Storage, (long)s * rows * rowLen, r.Storage, 0, (long)rows * rowLen);
+        return r;
     }
 
     private void Apply(TrainStep s, WaferSharp.Graph.Execution.ExecutionResult r)

@@ -18,5 +18,7 @@ public static class Commands
         yield return GpuPlanCommand.Create();    // issue 5 (GPU planner)
         yield return GpuInferCommand.Create();   // issue 5 (GPU planner)
         yield return SimulateCommand.Create();   // issue 6 (fabric simulator)
+        yield return CompareCommand.Create();    // issue 8 (compare)
+        yield return GenerateCommand.Create();   // issue 7 (wafer runtime)
     }
 }

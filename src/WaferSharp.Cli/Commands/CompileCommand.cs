@@ -163,6 +163,7 @@ public static class CompileCommand
         Row("mode", $"{p.Mode} — {p.ModeReason}");
         Row("kernels", $"{N(p.Kernels.Count)} kernels in {N(p.Regions.Count)} regions, {N(p.Routes.Count)} routes, {N(p.PesUsed)} PEs used");
         Row("SRAM", $"{N(p.SramBytesMaxPerPe / 1024.0, "0.#")} KiB max per PE");
+        if (p.Resident is { } res) Row("resident", res.Describe(p.Precision));
         Row("step", $"{N(p.StepCycles)} cycles = {N(p.StepTimeS * 1e3, "0.###")} ms (host I/O {N(p.HostIoS * 1e3, "0.###")} ms, separate)");
         Row("throughput", $"{N(p.SamplesPerS, "0.##")} samples/s" + (p.TokensPerS is { } tk ? $", {N(tk)} tokens/s" : ""));
         Row("compute", $"{N(p.Tflops, "0.##")} TFLOP/s = {N(p.Utilization * 100, "0.#")}% of {N(p.PeakTflops, "0.#")} peak");

@@ -26,7 +26,7 @@ public sealed class GemmKernel : MeshKernel
     public override KernelCost Raw(in KernelWork work, int gw, int gh, CostParams p)
     {
         if (work.SharedB || work.Batch <= 1)
-            return Single(Math.Max(1, work.Batch) * work.M, work.N, work.K, gw, gh, p);
+            return Single(Math.Max(1, work.Batch) * work.M, work.N, work.K, gw, gh, p, work.ResidentB);
         long m = work.M, n = work.N, k = work.K;
         return Batched(work.Batch, gw, gh, p, (bw, bh) => Single(m, n, k, bw, bh, p));
     }
@@ -53,11 +53,14 @@ public sealed class GemmKernel : MeshKernel
         };
     }
 
-    /// <summary>One M×K · K×N product on exactly a w × h grid: the faster of SUMMA and MeshGEMM.</summary>
-    public static KernelCost Single(long m, long n, long k, int w, int h, CostParams p)
+    /// <summary>
+    /// One M×K · K×N product on exactly a w × h grid: the faster of SUMMA and MeshGEMM. With
+    /// <paramref name="residentB"/> B is a resident weight: its owned block is not part of the working set.
+    /// </summary>
+    public static KernelCost Single(long m, long n, long k, int w, int h, CostParams p, bool residentB = false)
     {
-        var s = Summa(m, n, k, w, h, p);
-        var g = MeshGemm(m, n, k, w, h, p);
+        var s = Summa(m, n, k, w, h, p, residentB);
+        var g = MeshGemm(m, n, k, w, h, p, residentB);
         return g.Cycles <= s.Cycles ? g : s;
     }
 
@@ -67,8 +70,11 @@ public sealed class GemmKernel : MeshKernel
         return (Div(Math.Max(1, m), h), Div(Math.Max(1, n), w), Div(Math.Max(1, k), steps), steps);
     }
 
-    /// <summary>SUMMA-style multicast GEMM on a w × h grid.</summary>
-    public static KernelCost Summa(long m, long n, long k, int w, int h, CostParams p)
+    /// <summary>
+    /// SUMMA-style multicast GEMM on a w × h grid. Working set: the owned A block and (unless B is a resident weight)
+    /// the owned B block, one received panel of each, and the fp32 C tile.
+    /// </summary>
+    public static KernelCost Summa(long m, long n, long k, int w, int h, CostParams p, bool residentB = false)
     {
         var (mt, nt, kt, steps) = Tiles(m, n, k, w, h);
         double compute = Math.Ceiling((double)mt * nt * kt / p.Lanes) + p.StepOverheadCycles;
@@ -82,7 +88,7 @@ public sealed class GemmKernel : MeshKernel
         double total = Math.Max(steps * (words + relay) + compute, fill + steps * compute) + p.KernelOverheadCycles;
         double step = Math.Max(compute, words + relay);
         long kw = Div(Math.Max(1, k), w), kh = Div(Math.Max(1, k), h);
-        long sram = (mt * kw + kh * nt + mt * kt + kt * nt) * p.ElementBytes + mt * nt * 4;
+        long sram = (mt * kw + (residentB ? 0 : kh * nt) + mt * kt + kt * nt) * p.ElementBytes + mt * nt * 4;
         return new KernelCost(total, steps * (compute - p.StepOverheadCycles), steps * (Math.Max(0, words - compute) + relay) + fill,
             fill + p.KernelOverheadCycles + steps * relay, sram, "summa-multicast", w, h, 2,
             $"Mt={mt} Nt={nt} Kt={kt} steps={steps}");
@@ -93,9 +99,10 @@ public sealed class GemmKernel : MeshKernel
     /// moves the A and the B tile one ring position (≤ 2 hops) through each PE's ramp, shift = A words + B words + 2α +
     /// a task switch and two issues + 2; the skew is P − 1 shift rounds toward lower ring positions; then P FMAC steps
     /// overlapped with the next shift: total = (P − 1)·shift + (P − 1)·max(compute, shift) + compute + launch.
-    /// Calibrated on the fabric simulator (docs/FIDELITY.md).
+    /// Calibrated on the fabric simulator (docs/FIDELITY.md). Working set: the A and B tiles double buffered (a resident B
+    /// tile is one of its two buffers) and the fp32 C tile.
     /// </summary>
-    public static KernelCost MeshGemm(long m, long n, long k, int w, int h, CostParams p)
+    public static KernelCost MeshGemm(long m, long n, long k, int w, int h, CostParams p, bool residentB = false)
     {
         var (mt, nt, kt, steps) = Tiles(m, n, k, w, h);
         double compute = Math.Ceiling((double)mt * nt * kt / p.Lanes) + p.StepOverheadCycles;
@@ -104,7 +111,7 @@ public sealed class GemmKernel : MeshKernel
         double step = Math.Max(compute, shift);
         long align = comm ? steps - 1 : 0;
         double total = align * shift + (steps - 1) * step + compute + p.KernelOverheadCycles;
-        long sram = 2 * (mt * kt + kt * nt) * p.ElementBytes + mt * nt * 4;
+        long sram = (2 * mt * kt + (residentB ? 1 : 2) * kt * nt) * p.ElementBytes + mt * nt * 4;
         return new KernelCost(total, steps * (compute - p.StepOverheadCycles), (steps - 1) * Math.Max(0, shift - compute) + align * shift,
             p.KernelOverheadCycles + align * (2 * p.Alpha + p.TaskStartCycles), sram, "meshgemm-shift", w, h, comm ? 12 : 0,
             $"Mt={mt} Nt={nt} Kt={kt} steps={steps}");

@@ -122,7 +122,8 @@ public static class KernelLibrary
             else if (!aBatched && bBatched) shared = false;                      // a shared left operand: still independent problems
             else if (shared && aBatched && ta) { k *= batch; batch = 1; }        // gᵀ·x over a batch: the batch is contracted
         }
-        var work = new KernelWork { Batch = batch, M = m, N = n, K = k, SharedB = shared, Flops = cost.Flops, BytesRead = p.Bytes(a) + p.Bytes(b), BytesWritten = p.Bytes(o) };
+        bool residentB = shared && node.Inputs[1].Kind == ValueKind.Parameter;
+        var work = new KernelWork { Batch = batch, M = m, N = n, K = k, SharedB = shared, ResidentB = residentB, Flops = cost.Flops, BytesRead = p.Bytes(a) + p.Bytes(b), BytesWritten = p.Bytes(o) };
         bool gemv = shared ? batch * m <= GemvKernel.MaxRows : m <= GemvKernel.MaxRows && batch == 1;
         return (gemv ? Gemv : Gemm, work);
     }

@@ -18,6 +18,18 @@ public readonly record struct KernelWork
     public long K { get; init; }
     /// <summary>True when B is the same for all problems (a weight), so the batch folds into M.</summary>
     public bool SharedB { get; init; }
+    /// <summary>
+    /// True when B is a parameter: resident in layer-pipelined mode (and counted there), streamed through in panels in
+    /// weight streaming. Either way the kernel's working set leaves out the B block each PE would own, and keeps only
+    /// its receive buffers.
+    /// </summary>
+    public bool ResidentB { get; init; }
+    /// <summary>
+    /// Largest working set per PE before the kernel processes its output in chunks (0 = half of the PE's free SRAM).
+    /// A weight-gradient GEMM feeding the fused optimizer update gets a small cap: each finished chunk of its fp32
+    /// accumulator is consumed by the update at once, so the whole gradient never exists.
+    /// </summary>
+    public long WorkingCap { get; init; }
     /// <summary>Rows of a row-wise op.</summary>
     public long Rows { get; init; }
     /// <summary>Length of each row.</summary>

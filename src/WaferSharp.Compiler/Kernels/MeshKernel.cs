@@ -20,10 +20,19 @@ public abstract class MeshKernel
 
     // Per (work, parameters): the best cost on ladder grids ≤ (Ladder[i], Ladder[j]), filled lazily. A region's estimate
     // only depends on the ladder floors of its sides, so every region size shares one table entry per ladder cell.
-    private sealed class Table(int n)
+    private sealed class Table(int n, RawTable raw)
     {
         public readonly int N = n;
         public readonly KernelCost[] Best = new KernelCost[n * n];
+        public readonly bool[] Done = new bool[n * n];
+        public readonly RawTable Raw = raw;
+    }
+
+    // The raw grid costs do not depend on the working-set cap (only chunking does): works that differ only in
+    // WorkingCap share one (the planner tries lean caps on memory-tight wafers).
+    private sealed class RawTable(int n)
+    {
+        public readonly KernelCost[] Cost = new KernelCost[n * n];
         public readonly bool[] Done = new bool[n * n];
     }
 
@@ -39,8 +48,13 @@ public abstract class MeshKernel
         int j = Array.BinarySearch(ladder, regionH); j = j >= 0 ? j : ~j - 1;
         var tables = _tables.GetValue(p, _ => new ConcurrentDictionary<KernelWork, Table>());
         if (tables.Count > 4096) tables.Clear();
-        var table = tables.GetOrAdd(work, _ => new Table(ladder.Length));
-        lock (table) return Best(table, work, i, j, p);
+        if (!tables.TryGetValue(work, out var table))
+        {
+            var uncapped = work with { WorkingCap = 0 };
+            var baseTable = tables.GetOrAdd(uncapped, _ => new Table(ladder.Length, new RawTable(ladder.Length)));
+            table = work.WorkingCap == 0 ? baseTable : tables.GetOrAdd(work, _ => new Table(ladder.Length, baseTable.Raw));
+        }
+        lock (table.Raw) return Best(table, work, i, j, p);
     }
 
     // min(cost on exactly Ladder[i] × Ladder[j], best with a narrower side): non-increasing in i and j by construction.
@@ -48,7 +62,9 @@ public abstract class MeshKernel
     {
         int at = i * t.N + j;
         if (t.Done[at]) return t.Best[at];
-        var best = Chunked(Raw(work, p.Ladder[i], p.Ladder[j], p), p);
+        var raw = t.Raw;
+        if (!raw.Done[at]) { raw.Cost[at] = Raw(work, p.Ladder[i], p.Ladder[j], p); raw.Done[at] = true; }
+        var best = Chunked(raw.Cost[at], p, work.WorkingCap);
         if (i > 0) { var c = Best(t, work, i - 1, j, p); if (c.Cycles <= best.Cycles) best = c; }
         if (j > 0) { var c = Best(t, work, i, j - 1, p); if (c.Cycles <= best.Cycles) best = c; }
         t.Best[at] = best;
@@ -57,12 +73,13 @@ public abstract class MeshKernel
     }
 
     /// <summary>
-    /// Working sets above half of a PE's free SRAM are processed in chunks (e.g. output row blocks): the working set is
-    /// capped and each extra chunk pays the kernel's fixed latency again.
+    /// Working sets above <paramref name="cap"/> (default: half of a PE's free SRAM) are processed in chunks (e.g.
+    /// output row blocks): the working set is capped and each extra chunk pays the kernel's fixed latency again.
     /// </summary>
-    public static KernelCost Chunked(KernelCost c, CostParams p)
+    public static KernelCost Chunked(KernelCost c, CostParams p, long cap = 0)
     {
-        long cap = (p.Spec.PeSramBytes - p.CodeBytesPerPe) / 2;
+        long half = (p.Spec.PeSramBytes - p.CodeBytesPerPe) / 2;
+        cap = cap > 0 ? Math.Min(cap, half) : half;
         if (c.SramBytesPerPe <= cap) return c;
         long chunks = Div(c.SramBytesPerPe, cap);
         return c with { Cycles = c.Cycles + (chunks - 1) * c.FixedCycles, CommCycles = c.CommCycles + (chunks - 1) * c.FixedCycles, SramBytesPerPe = cap, Tile = c.Tile + $" in {chunks} chunks" };
@@ -102,6 +119,15 @@ public abstract class MeshKernel
         double bcast = p.Alpha * (w / 2 + h / 2) + words + 2;
         return row + col + bcast + 4 * p.TaskStartCycles + 2;
     }
+
+    /// <summary>Working-set cap of a weight-gradient GEMM that feeds the fused optimizer update (see <see cref="KernelWork.WorkingCap"/>).</summary>
+    public const long GradientChunkBytes = 8 * 1024;
+
+    /// <summary>
+    /// Working-set cap the layer-pipelined planner gives the kernels of a region sized by its SRAM rather than its
+    /// time, when the wafer is memory-tight: their outputs are produced in more chunks, each paying the fixed latency.
+    /// </summary>
+    public const long LeanWorkingBytes = 8 * 1024;
 
     /// <inheritdoc/>
     public override string ToString() => Name;

@@ -6,16 +6,19 @@ namespace WaferSharp.Compiler.Placement;
 /// Packs region rectangles onto a (possibly defective) fabric. Regions are laid in shelves of one height, in the given
 /// order, boustrophedon (left to right, then right to left on the next shelf), so consecutive regions — producers
 /// and their consumers in topological order — sit next to each other. A rectangle never covers a dead PE: the
-/// cursor skips past dead columns of the shelf. A region wider than a shelf takes whole shelves (its dead PEs, if
-/// any, are left out of its defect-free <see cref="Tiles"/>, as in weight-streaming mode).
+/// cursor skips past dead columns of the shelf. A region that does not fit the rest of its shelf but fits it at half
+/// its width turns the corner: it becomes ⌈w/2⌉ columns × two shelves at the fabric edge where the shelf ends and the
+/// next one starts, so shelf ends waste at most half a region. A region wider than a shelf takes whole shelves (its
+/// dead PEs, if any, are left out of its defect-free <see cref="Tiles"/>, as in weight-streaming mode).
 /// </summary>
 public static class Floorplanner
 {
     /// <summary>
     /// Places rectangles of the given widths and height <paramref name="shelfHeight"/> inside <paramref name="area"/>;
-    /// null when they do not fit.
+    /// null when they do not fit. <paramref name="acceptCorner"/> (region index, rectangle) may veto a corner shape
+    /// (e.g. when the region's kernels need more SRAM per PE in it); the region then starts the next shelf.
     /// </summary>
-    public static RegionRect[]? Pack(IReadOnlyList<int> widths, int shelfHeight, RegionRect area, DefectMap? defects)
+    public static RegionRect[]? Pack(IReadOnlyList<int> widths, int shelfHeight, RegionRect area, DefectMap? defects, Func<int, RegionRect, bool>? acceptCorner = null)
     {
         var result = new RegionRect[widths.Count];
         int shelves = area.H / shelfHeight;
@@ -38,7 +41,25 @@ public static class Floorplanner
                 if (shelf >= shelves) return null;
                 int y = area.Y + shelf * shelfHeight;
                 bool ltr = shelf % 2 == 0;
-                if (cursor + w > area.W) { shelf++; cursor = 0; continue; }
+                if (cursor + w > area.W)
+                {
+                    // turn the corner: half the width, two shelves tall, at the edge where this shelf ends and the next starts
+                    // (the narrowest that the caller accepts, up to the rest of the shelf)
+                    int half = (w + 1) / 2, rest = area.W - cursor;
+                    RegionRect? corner = null;
+                    if (w > 1 && half <= rest && shelf + 1 < shelves)
+                        foreach (int tw in new[] { half, half + (rest - half) / 4, half + (rest - half) / 2, rest })
+                        {
+                            var c = new RegionRect(ltr ? area.X + area.W - tw : area.X, y, tw, 2 * shelfHeight);
+                            if (defects is not null && defects.CountDead(c.X, c.Y, c.W, c.H) > 0) continue;
+                            if (acceptCorner is null || acceptCorner(i, c)) { corner = c; break; }
+                        }
+                    shelf++;
+                    if (corner is null) { cursor = 0; continue; }
+                    result[i] = corner;
+                    cursor = corner.W;
+                    break;
+                }
                 int x = ltr ? area.X + cursor : area.X + area.W - cursor - w;
                 if (defects is null || defects.CountDead(x, y, w, shelfHeight) == 0)
                 {
@@ -66,8 +87,8 @@ public static class Floorplanner
     public static (int W, int H) Shape(int columns, int shelfHeight, int shelfWidth) =>
         columns <= shelfWidth ? (Math.Max(1, columns), shelfHeight) : (shelfWidth, (columns + shelfWidth - 1) / shelfWidth * shelfHeight);
 
-    /// <summary>Shelf columns a packed rectangle takes (the inverse of <see cref="Shape"/>).</summary>
-    public static int Columns(RegionRect r, int shelfHeight, int shelfWidth) => r.H > shelfHeight ? shelfWidth * (r.H / shelfHeight) : r.W;
+    /// <summary>Shelf columns a packed rectangle takes (the inverse of <see cref="Shape"/>; a corner region counts both shelves).</summary>
+    public static int Columns(RegionRect r, int shelfHeight, int shelfWidth) => r.H > shelfHeight ? Math.Min(shelfWidth, r.W) * (r.H / shelfHeight) : r.W;
 
     /// <summary>
     /// Splits a rectangle into defect-free tiles that cover exactly its live PEs (guillotine cuts around each dead PE:

@@ -16,6 +16,8 @@ public sealed class Router
     private readonly DefectMap? _defects;
     private readonly int[] _colorMask;     // per PE: colors in use (bit i = color i)
     private readonly float[] _linkLoad;    // per PE × 4 directions (E, W, S, N): wavelets leaving the PE
+    private float[]? _mine;                // Carry's scratch: one route's wavelets per link
+    private readonly List<long> _touched = new();
 
     /// <summary>A router over a W × H fabric with <paramref name="colorBudget"/> colors per PE for routes and kernels.</summary>
     public Router(int width, int height, int colorBudget, DefectMap? defects)
@@ -72,11 +74,59 @@ public sealed class Router
         return null;
     }
 
+    /// <summary>
+    /// Splits <paramref name="words"/> wavelets over lanes already laid (with zero words) and counts them on every link
+    /// each lane crosses: lane l carries ⌊words / n⌋, plus one for the first words mod n lanes, so the lanes carry
+    /// exactly the route's wavelets however many lanes the route ended up with. Returns the most wavelets of this
+    /// route on any one link (lanes rerouted around congestion may share links): its transfer time.
+    /// </summary>
+    public double Carry(IReadOnlyList<RouteLane> lanes, double words)
+    {
+        if (lanes.Count == 0) return 0;
+        _mine ??= new float[_linkLoad.Length];
+        _touched.Clear();
+        float busiest = 0;
+        double total = Math.Max(0, Math.Ceiling(words));
+        double share = Math.Floor(total / lanes.Count), extra = total - share * lanes.Count;
+        for (int l = 0; l < lanes.Count; l++)
+        {
+            var lane = lanes[l];
+            double w = share + (l < extra ? 1 : 0);
+            lane.Words += w;
+            for (int c = 0; c + 1 < lane.Path.Count; c++)
+            {
+                int x = lane.Path[c][0], y = lane.Path[c][1], tx = lane.Path[c + 1][0], ty = lane.Path[c + 1][1];
+                while (x != tx || y != ty)
+                {
+                    int nx = x + Math.Sign(tx - x), ny = nx == x ? y + Math.Sign(ty - y) : y;
+                    int d = nx > x ? 0 : nx < x ? 1 : ny > y ? 2 : 3;
+                    long at = ((long)y * _w + x) * 4 + d;
+                    _linkLoad[at] += (float)w;
+                    if (_mine[at] == 0) _touched.Add(at);
+                    _mine[at] += (float)w;
+                    busiest = Math.Max(busiest, _mine[at]);
+                    x = nx; y = ny;
+                }
+            }
+        }
+        foreach (long at in _touched) _mine[at] = 0;
+        return busiest;
+    }
+
+    /// <summary>Wavelets summed over every link (each wavelet counted once per hop).</summary>
+    public double TotalLinkLoad()
+    {
+        double s = 0;
+        foreach (var l in _linkLoad) s += l;
+        return s;
+    }
+
     /// <summary>The error for a route that cannot be laid.</summary>
     public RoutingException Congested(int sx, int sy, int dx, int dy) => new RoutingException($"cannot route ({sx},{sy}) → ({dx},{dy}): every path crosses a router whose {_budget} colors are all in use; use a larger fabric or a smaller model");
 
     private IEnumerable<List<(int X, int Y)>> Candidates(int sx, int sy, int dx, int dy)
     {
+        if (_defects is not null && (_defects.IsDead(sx, sy) || _defects.IsDead(dx, dy))) yield break; // the caller picks other end points
         var xy = Manhattan(sx, sy, dx, dy, xFirst: true);
         if (Alive(xy)) yield return xy;
         var yx = Manhattan(sx, sy, dx, dy, xFirst: false);
@@ -143,7 +193,7 @@ public sealed class Router
         int full = _budget >= 31 ? int.MaxValue : (1 << _budget) - 1;
         foreach (var (x, y) in path)
             if ((_colorMask[(long)y * _w + x] & full) == full) return null; // a router with no free color
-        var lane = new RouteLane { Hops = path.Count - 1 };
+        var lane = new RouteLane { Hops = path.Count - 1, Words = words };
         int segStart = 0;
         while (segStart < path.Count)
         {

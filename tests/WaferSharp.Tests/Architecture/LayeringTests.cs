@@ -18,6 +18,8 @@ public class LayeringTests
         ["WaferSharp.Gpu"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Zoo"],
         ["WaferSharp.Onnx"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend"],
         ["WaferSharp.Fabric"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Hardware", "WaferSharp.Compiler"],
+        ["WaferSharp.Reports"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Zoo", "WaferSharp.Hardware", "WaferSharp.Compiler", "WaferSharp.Gpu", "WaferSharp.Training", "WaferSharp.Onnx"],
+        ["WaferSharp.Runtime"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Training", "WaferSharp.Hardware", "WaferSharp.Compiler", "WaferSharp.Zoo"],
     };
 
     [Theory]
@@ -31,6 +33,8 @@ public class LayeringTests
     [InlineData("WaferSharp.Gpu")]
     [InlineData("WaferSharp.Onnx")]
     [InlineData("WaferSharp.Fabric")]
+    [InlineData("WaferSharp.Reports")]
+    [InlineData("WaferSharp.Runtime")]
     public void ReferencesOnlyLowerLayers(string assembly)
     {
         var asm = Assembly.Load(assembly);

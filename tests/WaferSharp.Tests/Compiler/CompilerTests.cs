@@ -38,7 +38,7 @@ public class CompilerTests
         return b.Graph;
     }
 
-    private static void CheckInvariants(WaferProgram prog, WaferSpec spec, DefectMap? defects)
+    internal static void CheckInvariants(WaferProgram prog, WaferSpec spec, DefectMap? defects)
     {
         var area = new RegionRect(spec.ProgramX, spec.ProgramY, spec.ProgramWidth, spec.ProgramHeight);
         var regions = prog.Regions;
