@@ -66,8 +66,9 @@ public sealed class WaferProgramRunner
     /// <summary>Runs one step with <paramref name="feeds"/> (inputs, parameters and states).</summary>
     public ProgramRun Run(IReadOnlyDictionary<Value, DenseTensor> feeds)
     {
+        var covered = new HashSet<int>(_program.Kernels.SelectMany(k => k.Nodes));
         foreach (var n in _graph.Nodes)
-            if (!Supports(n)) throw new NotSupportedException($"op {n.Op.Name} ({n}) has no fabric simulator program; use --fidelity fast or the cpu device");
+            if (covered.Contains(n.Id) && !Supports(n)) throw new NotSupportedException($"op {n.Op.Name} ({n}) has no fabric simulator program; use --fidelity fast or the cpu device");
         var sim = new FabricSimulator(_spec, null, _options);
         Simulator = sim;
         var env = new Dictionary<Value, DenseTensor>();
@@ -76,8 +77,6 @@ public sealed class WaferProgramRunner
         foreach (var c in _graph.Constants) env[c] = c.Data!;
 
         var byId = _graph.Nodes.ToDictionary(n => n.Id);
-        var kernelOf = new Dictionary<int, ProgramKernel>();
-        foreach (var k in _program.Kernels) foreach (var id in k.Nodes) kernelOf[id] = k;
         var order = _program.Schedule.Order.Count > 0 ? _program.Schedule.Order : _program.Kernels.Select(k => k.Id).ToList();
         var kernels = _program.Kernels.ToDictionary(k => k.Id);
         var routeCycles = new Dictionary<(int, int), double>();
@@ -124,16 +123,15 @@ public sealed class WaferProgramRunner
             total = Math.Max(total, end[kid]);
             perKernel.Add(new KernelCycles(k.Id, k.Name, k.Op, k.Family, cycles, k.Cycles));
         }
-        // nodes no kernel covers (e.g. pruned views feeding outputs)
+        // nodes no kernel covers are dead code the compile pruned (e.g. the gradient of the batch input); a result
+        // that needs one is an error
         Views();
-        foreach (var n in _graph.Nodes)
-            if (!done.Contains(n) && !kernelOf.ContainsKey(n.Id))
-                throw new InvalidOperationException($"node {n} is in no compiled kernel; recompile the program from this graph");
-
+        DenseTensor Get(Value v) => env.TryGetValue(v, out var t) ? t
+            : throw new InvalidOperationException($"{v} is produced by {v.Producer}, which is in no compiled kernel; recompile the program from this graph");
         var outputs = new Dictionary<string, DenseTensor>();
-        foreach (var (name, v) in _graph.Outputs) outputs[name] = env[v];
+        foreach (var (name, v) in _graph.Outputs) outputs[name] = Get(v);
         var updates = new Dictionary<Value, DenseTensor>();
-        foreach (var (t, nv) in _graph.Updates) updates[t] = env[nv];
+        foreach (var (t, nv) in _graph.Updates) updates[t] = Get(nv);
         return new ProgramRun(new Graph.Execution.ExecutionResult(outputs, updates), total, _program.StepCycles, perKernel, routeTotal, sim.Stats());
     }
 
@@ -168,7 +166,7 @@ public sealed class WaferProgramRunner
             {
                 int len = (int)ins[0].Shape.Numel;
                 float s = len == 0 ? 0 : 2f * ins[2].AsFloat32().AsFloat()[0] / len;
-                var (o, c) = SliceMapProgram.Run(sim, grid, "mse-grad", [F32(ins[0]), F32(ins[1])], 2, len, (a, b) =>
+                var (o, c) = MapRun(sim, grid, "mse-grad", [F32(ins[0]), F32(ins[1])], 2, len, (a, b) =>
                 {
                     for (int i = 0; i < a[0].Length; i++) { float v = (a[0][i] - a[1][i]) * s; b[0][i] = v; b[1][i] = -v; }
                 }, 2);
@@ -224,7 +222,7 @@ public sealed class WaferProgramRunner
         var op = n.Op; var attrs = n.Attrs;
         var flops = Graph.Graph.NodeCost(n).Flops;
         int perElem = (int)Math.Clamp(Math.Ceiling(flops / Math.Max(1.0, len) / 2.0), 1, 64);
-        var (outs, cycles) = SliceMapProgram.Run(sim, grid, op.Name, placed, n.Outputs.Length, len, (a, b) =>
+        var (outs, cycles) = MapRun(sim, grid, op.Name, placed, n.Outputs.Length, len, (a, b) =>
         {
             int v = a.Length > 0 ? a[0].Length : b[0].Length;
             var sliceIns = new DenseTensor[a.Length];
@@ -263,15 +261,68 @@ public sealed class WaferProgramRunner
         return DenseTensor.FromArray(o, to.Dims.ToArray());
     }
 
-    // a GEMM on the largest square of the kernel's grid that fits the tiles in SRAM
-    private long Gemm(FabricSimulator sim, Region grid, float[] a, float[] b, int m, int kk, int nn, out float[] c)
+    // A GEMM on the largest square of the kernel's grid whose tiles fit SRAM; when even the fabric's largest square
+    // cannot hold them, C is produced in column blocks (B streamed in slices, as the compiler's chunked kernels do).
+    private static long Gemm(FabricSimulator sim, Region grid, float[] a, float[] b, int m, int kk, int nn, out float[] c)
     {
         int p = Math.Max(1, Math.Min(grid.Width, grid.Height));
         int side = Math.Min(sim.Width - grid.X, sim.Height - grid.Y);
-        while (p < side && new SummaGemmProgram(p, Div(m, p), Div(kk, p), Div(nn, p)).SramBytes > sim.Spec.PeSramBytes) p++;
-        var run = SummaGemmProgram.Run(sim, grid.X, grid.Y, p, a, b, m, kk, nn);
-        c = run.Output;
-        return run.Cycles;
+        bool Fits(int q, int cols, int rows) => new SummaGemmProgram(q, Div(rows, q), Div(kk, q), Div(cols, q)).SramBytes <= sim.Spec.PeSramBytes;
+        while (p < side && !Fits(p, nn, m)) p++;
+        int nc = nn, mc = m;
+        while (!Fits(p, nc, mc) && nc > 1) nc = Div(nc, 2);
+        while (!Fits(p, nc, mc) && mc > 1) mc = Div(mc, 2);
+        if (!Fits(p, nc, mc))
+            throw new ArgumentException($"gemm {m}x{kk}x{nn}: a {kk}-long contraction does not fit the {sim.Spec.PeSramBytes}-byte PE SRAM on {p}x{p}; use a larger mesh");
+        if (nc == nn && mc == m)
+        {
+            var run = SummaGemmProgram.Run(sim, grid.X, grid.Y, p, a, b, m, kk, nn);
+            c = run.Output;
+            return run.Cycles;
+        }
+        c = new float[(long)m * nn];
+        long cycles = 0;
+        for (int r0 = 0; r0 < m; r0 += mc)
+        {
+            int rows = Math.Min(mc, m - r0);
+            var ab = a.AsSpan(r0 * kk, rows * kk).ToArray();
+            for (int c0 = 0; c0 < nn; c0 += nc)
+            {
+                int cols = Math.Min(nc, nn - c0);
+                var bb = new float[kk * cols];
+                for (int i = 0; i < kk; i++) b.AsSpan(i * nn + c0, cols).CopyTo(bb.AsSpan(i * cols));
+                var run = SummaGemmProgram.Run(sim, grid.X, grid.Y, p, ab, bb, rows, kk, cols);
+                cycles += run.Cycles;
+                for (int i = 0; i < rows; i++) run.Output.AsSpan(i * cols, cols).CopyTo(c.AsSpan((r0 + i) * nn + c0));
+            }
+        }
+        return cycles;
+    }
+
+    // a slice map, chunked when the data exceed the region's SRAM
+    private static (float[][] Outputs, long Cycles) MapRun(FabricSimulator sim, Region region, string name, float[][] inputs, int outputs, int length,
+        SliceMapProgram.SliceFunction fn, int cost)
+    {
+        var outv = new float[outputs][];
+        for (int o = 0; o < outputs; o++) outv[o] = new float[length];
+        long cycles = Chunked(sim, region, length, inputs.Length + outputs, (s0, len) =>
+        {
+            var part = inputs.Select(x => x.AsSpan(s0, len).ToArray()).ToArray();
+            var (r, c) = SliceMapProgram.Run(sim, region, name, part, outputs, len, fn, cost);
+            for (int o = 0; o < outputs; o++) r[o].CopyTo(outv[o], s0);
+            return c;
+        });
+        return (outv, cycles);
+    }
+
+    // Element-parallel programs on more data than the region's SRAM holds run in chunks (streamed through).
+    private static long Chunked(FabricSimulator sim, Region region, int length, int tensors, Func<int, int, long> run)
+    {
+        long cap = region.PeCount * Math.Max(1, (sim.Spec.PeSramBytes - 64) / (4 * tensors));
+        long cycles = 0;
+        for (int s0 = 0; s0 < Math.Max(1, length); s0 += (int)Math.Min(int.MaxValue, cap))
+            cycles += run(s0, (int)Math.Min(cap, length - s0));
+        return cycles;
     }
 
     private static int Div(int a, int b) => (a + b - 1) / b;
@@ -334,8 +385,14 @@ public sealed class WaferProgramRunner
         {
             // bias: the row vector broadcast down the rows, added by one vector instruction per PE
             var bias = Broadcast(ins[2], new Shape(m, nn));
-            var run = ElementwiseChainProgram.Run(sim, grid, [c, F32(bias)], [new ChainStep(VecOp.Add, 1)]);
-            c = run.Output; cycles += run.Cycles;
+            var bf = F32(bias); var sum = new float[c.Length]; var cc = c;
+            cycles += Chunked(sim, grid, c.Length, 3, (s0, len) =>
+            {
+                var run = ElementwiseChainProgram.Run(sim, grid, [cc.AsSpan(s0, len).ToArray(), bf.AsSpan(s0, len).ToArray()], [new ChainStep(VecOp.Add, 1)]);
+                run.Output.CopyTo(sum, s0);
+                return run.Cycles;
+            });
+            c = sum;
         }
         env[n.Outputs[0]] = DenseTensor.FromArray(c, n.Outputs[0].Shape.Dims.ToArray());
         return cycles;
@@ -349,8 +406,15 @@ public sealed class WaferProgramRunner
         int len = (int)ins[0].Shape.Numel;
         var pes = (int)Math.Min(region.PeCount, Math.Max(1, len));
         var reg = pes < region.PeCount ? new Region(region.X, region.Y, Math.Min(region.Width, pes), Div(pes, Math.Min(region.Width, pes))) : region;
-        var (np, nm, nv, cycles) = AdamUpdateProgram.Run(sim, reg, F32(ins[0]), F32(ins[1]), F32(ins[2]), F32(ins[3]),
-            n.Attrs.GetDouble("beta1"), n.Attrs.GetDouble("beta2"), n.Attrs.GetFloat("eps"), decay, stepSize, bc2);
+        float[] p0 = F32(ins[0]), g0 = F32(ins[1]), m0 = F32(ins[2]), v0 = F32(ins[3]);
+        float[] np = new float[len], nm = new float[len], nv = new float[len];
+        long cycles = Chunked(sim, reg, len, 6, (s0, l) =>
+        {
+            var r = AdamUpdateProgram.Run(sim, reg, p0.AsSpan(s0, l).ToArray(), g0.AsSpan(s0, l).ToArray(), m0.AsSpan(s0, l).ToArray(), v0.AsSpan(s0, l).ToArray(),
+                n.Attrs.GetDouble("beta1"), n.Attrs.GetDouble("beta2"), n.Attrs.GetFloat("eps"), decay, stepSize, bc2);
+            r.P.CopyTo(np, s0); r.M.CopyTo(nm, s0); r.V.CopyTo(nv, s0);
+            return r.Cycles;
+        });
         var dims = ins[0].Shape.Dims.ToArray();
         env[n.Outputs[0]] = DenseTensor.FromArray(np, dims);
         env[n.Outputs[1]] = DenseTensor.FromArray(nm, dims);
@@ -403,7 +467,7 @@ public sealed class WaferProgramRunner
     {
         int len = (int)ins[0].Shape.Numel;
         // (p − t)² on each PE's slice, then the mean as ones[1×E]·d[E×1] on the fabric
-        var (sq, sqCycles) = SliceMapProgram.Run(sim, grid, "mse-square", [F32(ins[0]), F32(ins[1])], 1, len, (a, b) =>
+        var (sq, sqCycles) = MapRun(sim, grid, "mse-square", [F32(ins[0]), F32(ins[1])], 1, len, (a, b) =>
         {
             for (int i = 0; i < a[0].Length; i++) { float v = a[0][i] - a[1][i]; b[0][i] = v * v; }
         }, 2);
@@ -421,7 +485,7 @@ public sealed class WaferProgramRunner
         var perm = (n.Attrs.Has("perm") ? n.Attrs.GetInts("perm") : Enumerable.Range(0, x.Shape.Rank).Reverse().ToArray()).Select(a => a < 0 ? a + x.Shape.Rank : a).ToArray();
         var moved = Permute(x, perm);
         int len = moved.Length;
-        var (o, c) = SliceMapProgram.Run(sim, grid, "transpose", [moved], 1, len, (a, b) => a[0].CopyTo(b[0], 0), 1);
+        var (o, c) = MapRun(sim, grid, "transpose", [moved], 1, len, (a, b) => a[0].CopyTo(b[0], 0), 1);
         env[n.Outputs[0]] = DenseTensor.FromArray(o[0], n.Outputs[0].Shape.Dims.ToArray()).To(n.Outputs[0].DType);
         return c;
     }
