@@ -20,7 +20,7 @@ public sealed class FabricCycleTimer : ICycleTimer
     /// <inheritdoc/>
     public CycleTiming Time(WaferProgram program, Graph.Graph graph, WaferSpec wafer)
     {
-        var run = new WaferProgramRunner(graph, program, wafer).Run(SyntheticFeeds(graph));
+        var run = new WaferProgramRunner(graph, program, wafer) { ReuseIdenticalRuns = true }.Run(SyntheticFeeds(graph));
         LastRun = run;
         return new CycleTiming(run.Cycles, run.Cycles / wafer.ClockHz, program.Mode + " (cycle)");
     }
