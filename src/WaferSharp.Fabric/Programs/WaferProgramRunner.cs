@@ -72,7 +72,12 @@ public sealed class WaferProgramRunner
     public static bool Supports(Node n) =>
         KernelLibrary.IsView(n) || n.Op.Kind == OpKind.Elementwise ||
         n.Op.Name is "MatMul" or "Linear" or "AdamUpdate" or "ReduceSum" or "ReduceMean" or "MseLoss" or "MseLossGrad" or "Full"
-            or "Softmax" or "LayerNorm" or "RMSNorm" or "Transpose";
+            or "Softmax" or "LayerNorm" or "RMSNorm" or "Transpose" || RowLocalOps.Contains(n.Op.Name) || LayoutOps.Contains(n.Op.Name);
+
+    // row-local ops run by BlockMapProgram over blocks of the leading axis
+    private static readonly HashSet<string> RowLocalOps = ["LayerNormGrad", "RMSNormGrad", "SoftmaxGrad", "CausalMask", "LogSoftmax", "LogSoftmaxGrad"];
+    // layout ops: the data movement is applied as the result is placed, then a copy pass per PE
+    private static readonly HashSet<string> LayoutOps = ["Split", "Concat", "Slice", "SliceGrad"];
 
     /// <summary>Runs one step with <paramref name="feeds"/> (inputs, parameters and states).</summary>
     public ProgramRun Run(IReadOnlyDictionary<Value, DenseTensor> feeds)
@@ -223,6 +228,8 @@ public sealed class WaferProgramRunner
             }
             case "Transpose": return Transpose(sim, n, ins, grid, env);
         }
+        if (RowLocalOps.Contains(n.Op.Name)) return RowLocal(sim, n, ins, grid, env);
+        if (LayoutOps.Contains(n.Op.Name)) return Layout(sim, n, ins, grid, env);
         if (n.Op.Kind == OpKind.Elementwise) return Map(sim, n, ins, grid, env);
         throw new NotSupportedException($"op {n.Op.Name} ({n}) has no fabric simulator program; use --fidelity fast or the cpu device");
     }
@@ -511,6 +518,40 @@ public sealed class WaferProgramRunner
         var ones = Enumerable.Repeat(1f / len, len).ToArray();
         long cycles = sqCycles + Gemm(sim, grid, ones, d, 1, len, 1, out var c);
         env[n.Outputs[0]] = DenseTensor.Scalar(c[0]);
+        return cycles;
+    }
+
+    private long RowLocal(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    {
+        var flops = Graph.Graph.NodeCost(n).Flops;
+        long elems = Math.Max(1, ins.Sum(t => t.Shape.Numel));
+        int perPass = (int)Math.Clamp(Math.Ceiling(flops / (double)elems), 1, 64);
+        var (outs, partials, cycles) = BlockMapProgram.Run(sim, grid, n, ins, perPass);
+        for (int o = 0; o < outs.Length; o++)
+        {
+            if (outs[o] is { } t) { env[n.Outputs[o]] = t; continue; }
+            // per-block partial sums (dγ, dβ): ones[1×blocks]·P[blocks×C] on the fabric
+            var parts = partials[o];
+            int c = (int)parts[0].Shape.Numel;
+            var pm = new float[parts.Count * c];
+            for (int i = 0; i < parts.Count; i++) parts[i].AsFloat32().AsFloat().CopyTo(pm.AsSpan(i * c));
+            cycles += Gemm(sim, grid, Enumerable.Repeat(1f, parts.Count).ToArray(), pm, 1, parts.Count, c, out var sum);
+            env[n.Outputs[o]] = DenseTensor.FromArray(sum, n.Outputs[o].Shape.Dims.ToArray());
+        }
+        return cycles;
+    }
+
+    private long Layout(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    {
+        var outs = n.Op.Execute(ins, n.Attrs, n.Outputs.Select(o => o.Type).ToArray());
+        long cycles = 0;
+        for (int o = 0; o < outs.Length; o++)
+        {
+            var moved = F32(outs[o]);
+            var (r, c) = MapRun(sim, grid, n.Op.Name, [moved], 1, moved.Length, (a, b) => a[0].CopyTo(b[0], 0), 1);
+            env[n.Outputs[o]] = DenseTensor.FromArray(r[0], n.Outputs[o].Shape.Dims.ToArray()).To(n.Outputs[o].DType);
+            cycles += c;
+        }
         return cycles;
     }
 
