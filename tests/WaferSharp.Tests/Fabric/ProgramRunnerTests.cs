@@ -9,7 +9,7 @@ using WaferSharp.Training;
 namespace WaferSharp.Tests.Fabric;
 
 /// <summary>Whole compiled programs on the fabric simulator against the CPU executor.</summary>
-public class ProgramRunnerTests
+public class ProgramRunnerTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private sealed class Mlp(int d, int h, bool gelu) : Module
     {
@@ -57,6 +57,8 @@ public class ProgramRunnerTests
         Assert.True(run.Cycles > 0);
         Assert.All(run.Kernels, k => Assert.True(k.SimulatedCycles >= 0));
         Assert.Contains(run.Kernels, k => k.Family == "Gemm" && k.SimulatedCycles > 0);
+        output.WriteLine($"mlp: {run.Cycles} simulated, {run.PredictedCycles:F0} predicted, {run.Kernels.Count} kernels, route {run.RouteCycles}");
+        foreach (var k in run.Kernels) output.WriteLine($"  {k.Op} {k.Family} {k.SimulatedCycles} vs {k.PredictedCycles:F0}");
     }
 
     [Fact]
@@ -103,6 +105,7 @@ public class ProgramRunnerTests
         }
         AssertClose(cpu, new ExecutionResult(run.Result.Outputs, masked), 1e-5);
         Assert.Contains(run.Kernels, k => k.Op.Contains("Softmax") && k.SimulatedCycles > 0);
+        output.WriteLine($"gpt block: {run.Cycles} simulated, {run.PredictedCycles:F0} predicted, {run.Kernels.Count} kernels, route {run.RouteCycles}");
     }
 
     [Fact]
