@@ -26,7 +26,7 @@ public sealed record KernelCycles(int Id, string Name, string Op, string Family,
 /// <param name="Stats">Fabric counters over the whole run.</param>
 public sealed record ProgramRun(Graph.Execution.ExecutionResult Result, long Cycles, double PredictedCycles, IReadOnlyList<KernelCycles> Kernels, long RouteCycles, FabricStats Stats)
 {
-    /// <summary>(simulated − predicted) / simulated.</summary>
+    /// <summary>(predicted − simulated) / simulated, as the kernel-mode JSON reports it.</summary>
     public double RelativeError => Cycles == 0 ? 0 : (PredictedCycles - Cycles) / Cycles;
 }
 
