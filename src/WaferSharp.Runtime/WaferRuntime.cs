@@ -16,7 +16,7 @@ public sealed record WaferRuntimeOptions
 
 /// <summary>
 /// The wafer runtime's entry point: <see cref="Register"/> adds the devices <c>wse3</c>, <c>wse2</c> and
-/// <c>mesh:WxH</c> to <see cref="Devices"/>, so a training program only sets <c>TrainerConfig.Device</c>. The CLI
+/// <c>mesh:WxH</c> to <see cref="Devices"/> (and the fabric simulator's <see cref="FabricCycleTimer"/> for <c>--fidelity cycle</c>), so a training program only sets <c>TrainerConfig.Device</c>. The CLI
 /// calls it at start-up; library users call it once before training.
 /// </summary>
 public static class WaferRuntime
@@ -55,6 +55,8 @@ public static class WaferRuntime
             }
             if (_registered) return;
             _registered = true;
+            // --fidelity cycle on mesh:WxH devices runs the whole program on the fabric simulator
+            _cycleTimer ??= new FabricCycleTimer();
         }
         Devices.Register(IsWaferDevice, (device, graph, ctx) => new WaferRunner(device, graph, ctx, Options), WaferSpec.PresetHelp);
     }

@@ -23,7 +23,12 @@ public static class SimulateCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var kernel = new Option<string>("--kernel") { Required = true, Description = "gemm | gemv | allreduce | softmax | layernorm" };
+        var kernel = new Option<string?>("--kernel") { Description = "gemm | gemv | allreduce | softmax | layernorm" };
+        var model = new Argument<string?>("model") { Arity = ArgumentArity.ZeroOrOne, Description = "Whole-model mode: zoo:NAME or an .onnx file (instead of --kernel)." };
+        var trainOpt = new Option<bool>("--train") { Description = "Model mode: simulate a training step (default)." };
+        var inferOpt = new Option<bool>("--inference") { Description = "Model mode: simulate a forward pass." };
+        var batchOpt = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8, Description = "Model mode: samples per step." };
+        var seqOpt = new Option<int?>("--seq-len") { Description = "Model mode: sequence length (ONNX models with a symbolic sequence dim; zoo language models)." };
         var m = new Option<int>("--m") { DefaultValueFactory = _ => 256, Description = "Rows (gemm/gemv M, softmax/layernorm rows)." };
         var n = new Option<int>("--n") { DefaultValueFactory = _ => 256, Description = "Columns (gemm/gemv N, row length; allreduce: values per PE)." };
         var k = new Option<int>("--k") { DefaultValueFactory = _ => 256, Description = "Contracted dimension (gemm/gemv)." };
@@ -34,10 +39,17 @@ public static class SimulateCommand
         var json = new Option<string?>("--json") { Description = "Write JSON to this file ('-' for stdout)." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var cmd = new Command("simulate", "Run a kernel on the cycle-level fabric simulator and compare with the compiler's cycle model.");
-        foreach (var o in new Option[] { kernel, m, n, k, device, precision, trace, heat, json, seed }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { kernel, m, n, k, device, precision, trace, heat, json, seed, trainOpt, inferOpt, batchOpt, seqOpt }) cmd.Options.Add(o);
+        cmd.Arguments.Add(model);
         cmd.SetAction(r =>
         {
-            string kind = r.GetValue(kernel)!.Trim().ToLowerInvariant();
+            if (r.GetValue(model) is { } modelArg)
+            {
+                if (r.GetValue(kernel) is not null) throw new CliErrors.UserError("give either MODEL or --kernel, not both");
+                return SimulateModel.Run(modelArg, r.GetValue(device)!, r.GetValue(trainOpt), r.GetValue(inferOpt), r.GetValue(batchOpt), r.GetValue(seqOpt),
+                    r.GetValue(precision)!.Trim().ToLowerInvariant(), r.GetValue(trace), r.GetValue(heat), r.GetValue(json));
+            }
+            string kind = (r.GetValue(kernel) ?? throw new CliErrors.UserError("give MODEL (zoo:NAME or .onnx) or --kernel gemm|gemv|allreduce|softmax|layernorm")).Trim().ToLowerInvariant();
             int M = r.GetValue(m), N = r.GetValue(n), K = r.GetValue(k);
             if (M < 1 || N < 1 || K < 1) throw new CliErrors.UserError("--m, --n and --k must be positive");
             var spec = WaferSpec.Parse(r.GetValue(device)!);

@@ -19,7 +19,7 @@ public class LayeringTests
         ["WaferSharp.Onnx"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend"],
         ["WaferSharp.Fabric"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Hardware", "WaferSharp.Compiler"],
         ["WaferSharp.Reports"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Zoo", "WaferSharp.Hardware", "WaferSharp.Compiler", "WaferSharp.Gpu", "WaferSharp.Training", "WaferSharp.Onnx"],
-        ["WaferSharp.Runtime"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Training", "WaferSharp.Hardware", "WaferSharp.Compiler", "WaferSharp.Zoo"],
+        ["WaferSharp.Runtime"] = ["WaferSharp.Tensors", "WaferSharp.Graph", "WaferSharp.Frontend", "WaferSharp.Training", "WaferSharp.Hardware", "WaferSharp.Compiler", "WaferSharp.Zoo", "WaferSharp.Fabric"],
     };
 
     [Theory]

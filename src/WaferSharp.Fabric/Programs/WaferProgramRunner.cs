@@ -1,0 +1,569 @@
+using WaferSharp.Compiler;
+using WaferSharp.Compiler.Kernels;
+using WaferSharp.Fabric.Kernels;
+using WaferSharp.Graph;
+using WaferSharp.Hardware;
+using WaferSharp.Tensors;
+using WaferSharp.Tensors.Kernels;
+
+namespace WaferSharp.Fabric.Programs;
+
+/// <summary>Simulated vs predicted cycles of one compiled kernel.</summary>
+/// <param name="Id">Kernel id in the program.</param>
+/// <param name="Name">Kernel name.</param>
+/// <param name="Op">Op(s) covered.</param>
+/// <param name="Family">Kernel family.</param>
+/// <param name="SimulatedCycles">Cycles the fabric programs of its nodes took on the simulator.</param>
+/// <param name="PredictedCycles">The compiler's prediction.</param>
+public sealed record KernelCycles(int Id, string Name, string Op, string Family, long SimulatedCycles, double PredictedCycles);
+
+/// <summary>Outcome of a whole <see cref="WaferProgram"/> on the simulator.</summary>
+/// <param name="Result">Graph outputs and state updates, gathered from PE memory.</param>
+/// <param name="Cycles">Simulated cycles of the step: kernels in schedule order on their regions, a kernel starting when its region is free and its inputs have arrived (route cycles added for inter-region transfers).</param>
+/// <param name="PredictedCycles">The compiler's predicted step cycles.</param>
+/// <param name="Kernels">Per-kernel cycles.</param>
+/// <param name="RouteCycles">Cycles charged for inter-region routes (from the compiler's route model, not simulated).</param>
+/// <param name="Stats">Fabric counters over the whole run.</param>
+public sealed record ProgramRun(Graph.Execution.ExecutionResult Result, long Cycles, double PredictedCycles, IReadOnlyList<KernelCycles> Kernels, long RouteCycles, FabricStats Stats)
+{
+    /// <summary>(predicted − simulated) / simulated, as the kernel-mode JSON reports it.</summary>
+    public double RelativeError => Cycles == 0 ? 0 : (PredictedCycles - Cycles) / Cycles;
+}
+
+/// <summary>
+/// Runs a whole compiled <see cref="WaferProgram"/> on the cycle-level <see cref="FabricSimulator"/> with real data:
+/// kernels in schedule order, each graph node of a kernel as fabric programs on the kernel's region (its sub-grid at the
+/// region's north-west corner) — SUMMA for MatMul/Linear (transposes folded into the tile placement), the fused Adam
+/// program for AdamUpdate, row softmax and layer/RMS norm programs, reductions as a SUMMA product with a ones vector,
+/// and PE-local slice maps for the other elementwise ops. Inputs are placed in the region's PE memory and outputs read
+/// back; values crossing regions are charged the compiler's route cycles (transfers are not simulated wavelet by
+/// wavelet). Views (Reshape, Flatten, Squeeze, Unsqueeze) alias their input as in the compiler. An op with no fabric
+/// program is refused with a one-line <see cref="NotSupportedException"/> naming it.
+/// </summary>
+public sealed class WaferProgramRunner
+{
+    private readonly Graph.Graph _graph;
+    private readonly WaferProgram _program;
+    private readonly WaferSpec _spec;
+    private readonly FabricOptions _options;
+
+    /// <summary>A runner of <paramref name="program"/> (compiled from <paramref name="graph"/>) on <paramref name="spec"/>.</summary>
+    public WaferProgramRunner(Graph.Graph graph, WaferProgram program, WaferSpec spec, FabricOptions? options = null)
+    {
+        _graph = graph; _program = program; _spec = spec; _options = options ?? new FabricOptions();
+        if (program.Systems > 1) throw new ArgumentException($"the fabric simulator runs one system; this program uses {program.Systems}");
+        if (program.Fabric.DefectivePes > 0) throw new ArgumentException("the whole-program simulator needs a defect-free fabric; compile without --defect-rate");
+    }
+
+    /// <summary>
+    /// Timing only (the cycle timer): a node or GEMM block whose op, attributes, shapes and region were already
+    /// simulated in this run reuses those cycles — exact, because simulated cycles do not depend on the data and every
+    /// program starts on a freshly loaded region — and its values are computed by the op's CPU rule instead.
+    /// Makes large programs (zoo:mlp's 4096×8192 GEMMs in column blocks) affordable; outputs are then the CPU's.
+    /// </summary>
+    public bool ReuseIdenticalRuns { get; init; }
+
+    private readonly Dictionary<string, long> _memo = new();
+
+    /// <summary>The simulator of the last run (for traces and heatmaps).</summary>
+    public FabricSimulator? Simulator { get; private set; }
+
+    /// <summary>Ops with a fabric program (elementwise ops are covered generically).</summary>
+    public static bool Supports(Node n) =>
+        KernelLibrary.IsView(n) || n.Op.Kind == OpKind.Elementwise ||
+        n.Op.Name is "MatMul" or "Linear" or "AdamUpdate" or "ReduceSum" or "ReduceMean" or "MseLoss" or "MseLossGrad" or "Full"
+            or "Softmax" or "LayerNorm" or "RMSNorm" or "Transpose" || RowLocalOps.Contains(n.Op.Name) || LayoutOps.Contains(n.Op.Name);
+
+    // row-local ops run by BlockMapProgram over blocks of the leading axis
+    private static readonly HashSet<string> RowLocalOps = ["LayerNormGrad", "RMSNormGrad", "SoftmaxGrad", "CausalMask", "LogSoftmax", "LogSoftmaxGrad"];
+    // layout ops: the data movement is applied as the result is placed, then a copy pass per PE
+    private static readonly HashSet<string> LayoutOps = ["Split", "Concat", "Slice", "SliceGrad"];
+
+    /// <summary>Runs one step with <paramref name="feeds"/> (inputs, parameters and states).</summary>
+    public ProgramRun Run(IReadOnlyDictionary<Value, DenseTensor> feeds)
+    {
+        var covered = new HashSet<int>(_program.Kernels.SelectMany(k => k.Nodes));
+        foreach (var n in _graph.Nodes)
+            if (covered.Contains(n.Id) && !Supports(n)) throw new NotSupportedException($"op {n.Op.Name} ({n}) has no fabric simulator program; use --fidelity fast or the cpu device");
+        var sim = new FabricSimulator(_spec, null, _options);
+        Simulator = sim;
+        var env = new Dictionary<Value, DenseTensor>();
+        foreach (var v in _graph.Inputs.Concat(_graph.Parameters).Concat(_graph.States))
+            env[v] = feeds.TryGetValue(v, out var t) ? t : throw new ArgumentException($"no value fed for '{v.Name}' ({v.Type})");
+        foreach (var c in _graph.Constants) env[c] = c.Data!;
+
+        var byId = _graph.Nodes.ToDictionary(n => n.Id);
+        var order = _program.Schedule.Order.Count > 0 ? _program.Schedule.Order : _program.Kernels.Select(k => k.Id).ToList();
+        var kernels = _program.Kernels.ToDictionary(k => k.Id);
+        var routeCycles = new Dictionary<(int, int), double>();
+        foreach (var r in _program.Routes) routeCycles[(r.From, r.To)] = Math.Max(routeCycles.GetValueOrDefault((r.From, r.To)), r.Cycles);
+
+        var done = new HashSet<Node>();
+        void Views()
+        {
+            // views alias their input (row-major data unchanged), wherever they sit
+            bool more = true;
+            while (more)
+            {
+                more = false;
+                foreach (var n in _graph.Nodes)
+                    if (!done.Contains(n) && KernelLibrary.IsView(n) && env.TryGetValue(n.Inputs[0], out var x))
+                    { env[n.Outputs[0]] = x.Reshape(n.Outputs[0].Shape); done.Add(n); more = true; }
+            }
+        }
+
+        var perKernel = new List<KernelCycles>();
+        var end = new Dictionary<int, long>();
+        var regionFree = new Dictionary<int, long>();
+        long routeTotal = 0, total = 0;
+        foreach (var kid in order)
+        {
+            var k = kernels[kid];
+            Views();
+            long cycles = 0;
+            foreach (var id in k.Nodes.OrderBy(i => i))
+            {
+                var n = byId[id];
+                string key = ReuseIdenticalRuns ? $"{n.Op.Name}|{n.Attrs}|{string.Join(";", n.Inputs.Select(v => v.Type.ToString()))}|{k.Region}|{string.Join("x", k.Grid)}" : "";
+                if (ReuseIdenticalRuns && _memo.TryGetValue(key, out long known))
+                {
+                    var ins = n.Inputs.Select(v => env[v]).ToArray();
+                    var outs = n.Op.Execute(ins, n.Attrs, n.Outputs.Select(o => o.Type).ToArray());
+                    for (int i = 0; i < outs.Length; i++) env[n.Outputs[i]] = outs[i];
+                    cycles += known;
+                }
+                else
+                {
+                    long c = Execute(sim, n, k, env);
+                    if (ReuseIdenticalRuns) _memo[key] = c;
+                    cycles += c;
+                }
+                done.Add(n);
+            }
+            long start = regionFree.GetValueOrDefault(k.RegionId);
+            foreach (var src in k.Inputs)
+            {
+                long route = (long)Math.Ceiling(routeCycles.GetValueOrDefault((src, kid)));
+                routeTotal += route;
+                start = Math.Max(start, end.GetValueOrDefault(src) + route);
+            }
+            end[kid] = start + cycles;
+            regionFree[k.RegionId] = end[kid];
+            total = Math.Max(total, end[kid]);
+            perKernel.Add(new KernelCycles(k.Id, k.Name, k.Op, k.Family, cycles, k.Cycles));
+        }
+        // nodes no kernel covers are dead code the compile pruned (e.g. the gradient of the batch input); a result
+        // that needs one is an error
+        Views();
+        DenseTensor Get(Value v) => env.TryGetValue(v, out var t) ? t
+            : throw new InvalidOperationException($"{v} is produced by {v.Producer}, which is in no compiled kernel; recompile the program from this graph");
+        var outputs = new Dictionary<string, DenseTensor>();
+        foreach (var (name, v) in _graph.Outputs) outputs[name] = Get(v);
+        var updates = new Dictionary<Value, DenseTensor>();
+        foreach (var (t, nv) in _graph.Updates) updates[t] = Get(nv);
+        return new ProgramRun(new Graph.Execution.ExecutionResult(outputs, updates), total, _program.StepCycles, perKernel, routeTotal, sim.Stats());
+    }
+
+    private Region GridOf(ProgramKernel k)
+    {
+        var r = k.Region;
+        int w = k.Grid.Length > 0 && k.Grid[0] > 0 ? Math.Min(k.Grid[0], r.W) : r.W;
+        int h = k.Grid.Length > 1 && k.Grid[1] > 0 ? Math.Min(k.Grid[1], r.H) : r.H;
+        return new Region(r.X, r.Y, Math.Max(1, w), Math.Max(1, h));
+    }
+
+    // runs one node; returns its simulated cycles
+    private long Execute(FabricSimulator sim, Node n, ProgramKernel k, Dictionary<Value, DenseTensor> env)
+    {
+        var ins = n.Inputs.Select(v => env.TryGetValue(v, out var t) ? t : throw new InvalidOperationException($"{n}: input {v} not computed before kernel {k.Id}")).ToArray();
+        var grid = GridOf(k);
+        var full = new Region(k.Region.X, k.Region.Y, k.Region.W, k.Region.H);
+        switch (n.Op.Name)
+        {
+            case "Full":
+            {
+                // a constant fill: materialized in place, no arithmetic
+                env[n.Outputs[0]] = n.Op.Execute(ins, n.Attrs, [n.Outputs[0].Type])[0];
+                return 0;
+            }
+            case "MatMul": return MatMul(sim, n, ins, grid, env);
+            case "Linear": return Linear(sim, n, ins, grid, env);
+            case "AdamUpdate": return Adam(sim, n, ins, full, env);
+            case "ReduceSum": case "ReduceMean": return Reduce(sim, n, ins, grid, env);
+            case "MseLoss": return MseLoss(sim, n, ins, grid, env);
+            case "MseLossGrad":
+            {
+                int len = (int)ins[0].Shape.Numel;
+                float s = len == 0 ? 0 : 2f * ins[2].AsFloat32().AsFloat()[0] / len;
+                var (o, c) = MapRun(sim, grid, "mse-grad", [F32(ins[0]), F32(ins[1])], 2, len, (a, b) =>
+                {
+                    for (int i = 0; i < a[0].Length; i++) { float v = (a[0][i] - a[1][i]) * s; b[0][i] = v; b[1][i] = -v; }
+                }, 2);
+                env[n.Outputs[0]] = DenseTensor.FromArray(o[0], ins[0].Shape.Dims.ToArray());
+                env[n.Outputs[1]] = DenseTensor.FromArray(o[1], ins[0].Shape.Dims.ToArray());
+                return c;
+            }
+            case "Softmax":
+            {
+                int axis = n.Attrs.GetInt("axis", -1);
+                if (axis != -1 && axis != ins[0].Shape.Rank - 1) throw new NotSupportedException($"op Softmax over axis {axis} has no fabric simulator program (last axis only)");
+                int len = ins[0].Shape[^1], rows = (int)(ins[0].Shape.Numel / len);
+                var reg = RowRegion(grid, rows);
+                var run = SoftmaxProgram.Run(sim, reg, F32(ins[0]), rows, len);
+                env[n.Outputs[0]] = DenseTensor.FromArray(run.Output, ins[0].Shape.Dims.ToArray());
+                return run.Cycles;
+            }
+            case "LayerNorm": case "RMSNorm":
+            {
+                bool rms = n.Op.Name == "RMSNorm";
+                int len = ins[0].Shape[^1], rows = (int)(ins[0].Shape.Numel / len);
+                if (n.Outputs.Length > 1) throw new NotSupportedException($"op {n.Op.Name} with saved statistics has no fabric simulator program");
+                var reg = RowRegion(grid, rows);
+                float eps = n.Attrs.GetFloat("eps", 1e-5f);
+                var gamma = ins.Length > 1 ? F32(ins[1]) : Enumerable.Repeat(1f, len).ToArray();
+                float[]? beta = !rms && ins.Length > 2 ? F32(ins[2]) : rms ? null : new float[len];
+                var run = NormProgram.Run(sim, reg, F32(ins[0]), rows, len, gamma, beta, rms, eps);
+                env[n.Outputs[0]] = DenseTensor.FromArray(run.Output, ins[0].Shape.Dims.ToArray());
+                return run.Cycles;
+            }
+            case "Transpose": return Transpose(sim, n, ins, grid, env);
+        }
+        if (RowLocalOps.Contains(n.Op.Name)) return RowLocal(sim, n, ins, grid, env);
+        if (LayoutOps.Contains(n.Op.Name)) return Layout(sim, n, ins, grid, env);
+        if (n.Op.Kind == OpKind.Elementwise) return Map(sim, n, ins, grid, env);
+        throw new NotSupportedException($"op {n.Op.Name} ({n}) has no fabric simulator program; use --fidelity fast or the cpu device");
+    }
+
+    private static Region RowRegion(Region grid, int rows) => grid with { Height = Math.Max(1, Math.Min(grid.Height, rows)) };
+
+    private static float[] F32(DenseTensor t) => t.AsFloat32().AsFloat().ToArray();
+
+    // elementwise: inputs broadcast to the output shape on placement, the op's own pointwise rule on each PE's slice
+    private long Map(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    {
+        var outShape = n.Outputs[0].Shape;
+        int len = (int)outShape.Numel;
+        foreach (var o in n.Outputs)
+            if (o.Shape != outShape) throw new NotSupportedException($"op {n.Op.Name} with outputs of different shapes has no fabric simulator program");
+        var placed = new float[ins.Length][];
+        for (int i = 0; i < ins.Length; i++)
+            placed[i] = ins[i].Shape == outShape ? F32(ins[i]) : F32(Broadcast(ins[i], outShape));
+        var inTypes = ins.Select(t => t.DType).ToArray();
+        var outTypes = n.Outputs.Select(o => o.Type).ToArray();
+        var op = n.Op; var attrs = n.Attrs;
+        var flops = Graph.Graph.NodeCost(n).Flops;
+        int perElem = (int)Math.Clamp(Math.Ceiling(flops / Math.Max(1.0, len) / 2.0), 1, 64);
+        var (outs, cycles) = MapRun(sim, grid, op.Name, placed, n.Outputs.Length, len, (a, b) =>
+        {
+            int v = a.Length > 0 ? a[0].Length : b[0].Length;
+            var sliceIns = new DenseTensor[a.Length];
+            for (int i = 0; i < a.Length; i++) sliceIns[i] = DenseTensor.FromArray(a[i], v).To(inTypes[i]);
+            var types = outTypes.Select(t => new TensorType(t.DType, new Shape(v))).ToArray();
+            var r = op.Execute(sliceIns, attrs, types);
+            for (int i = 0; i < r.Length; i++) r[i].AsFloat32().AsFloat().CopyTo(b[i]);
+        }, perElem);
+        for (int i = 0; i < n.Outputs.Length; i++)
+            env[n.Outputs[i]] = DenseTensor.FromArray(outs[i], outShape.Dims.ToArray()).To(n.Outputs[i].DType);
+        return cycles;
+    }
+
+    private static DenseTensor Broadcast(DenseTensor t, Shape to)
+    {
+        var src = t.AsFloat32().AsFloat();
+        var o = new float[to.Numel];
+        int r = to.Rank, sr = t.Shape.Rank;
+        var strides = new long[r];
+        long s = 1;
+        for (int d = r - 1; d >= 0; d--)
+        {
+            int sd = d - (r - sr);
+            int dim = sd >= 0 ? t.Shape[sd] : 1;
+            strides[d] = dim == 1 ? 0 : s;
+            s *= dim;
+        }
+        var idx = new int[r];
+        for (long i = 0; i < o.Length; i++)
+        {
+            long off = 0;
+            for (int d = 0; d < r; d++) off += idx[d] * strides[d];
+            o[i] = src[(int)off];
+            for (int d = r - 1; d >= 0; d--) { if (++idx[d] < to[d]) break; idx[d] = 0; }
+        }
+        return DenseTensor.FromArray(o, to.Dims.ToArray());
+    }
+
+    // A GEMM on the largest square of the kernel's grid whose tiles fit SRAM; when even the fabric's largest square
+    // cannot hold them, C is produced in column blocks (B streamed in slices, as the compiler's chunked kernels do).
+    private long Gemm(FabricSimulator sim, Region grid, float[] a, float[] b, int m, int kk, int nn, out float[] c)
+    {
+        int p = Math.Max(1, Math.Min(grid.Width, grid.Height));
+        int side = Math.Min(sim.Width - grid.X, sim.Height - grid.Y);
+        bool Fits(int q, int cols, int rows) => new SummaGemmProgram(q, Div(rows, q), Div(kk, q), Div(cols, q)).SramBytes <= sim.Spec.PeSramBytes;
+        while (p < side && !Fits(p, nn, m)) p++;
+        int nc = nn, mc = m;
+        while (!Fits(p, nc, mc) && nc > 1) nc = Div(nc, 2);
+        while (!Fits(p, nc, mc) && mc > 1) mc = Div(mc, 2);
+        if (!Fits(p, nc, mc))
+            throw new ArgumentException($"gemm {m}x{kk}x{nn}: a {kk}-long contraction does not fit the {sim.Spec.PeSramBytes}-byte PE SRAM on {p}x{p}; use a larger mesh");
+        if (nc == nn && mc == m)
+        {
+            var run = SummaGemmProgram.Run(sim, grid.X, grid.Y, p, a, b, m, kk, nn);
+            c = run.Output;
+            return run.Cycles;
+        }
+        c = new float[(long)m * nn];
+        long cycles = 0;
+        for (int r0 = 0; r0 < m; r0 += mc)
+        {
+            int rows = Math.Min(mc, m - r0);
+            var ab = a.AsSpan(r0 * kk, rows * kk).ToArray();
+            for (int c0 = 0; c0 < nn; c0 += nc)
+            {
+                int cols = Math.Min(nc, nn - c0);
+                var bb = new float[kk * cols];
+                for (int i = 0; i < kk; i++) b.AsSpan(i * nn + c0, cols).CopyTo(bb.AsSpan(i * cols));
+                string key = $"gemm-block|{p}|{rows}|{kk}|{cols}|{grid}";
+                float[] block;
+                if (ReuseIdenticalRuns && _memo.TryGetValue(key, out long known))
+                {
+                    cycles += known;
+                    block = new float[rows * cols];
+                    Sgemm.Multiply(false, false, rows, cols, kk, 1f, ab, kk, bb, cols, 0f, block, cols);
+                }
+                else
+                {
+                    var run = SummaGemmProgram.Run(sim, grid.X, grid.Y, p, ab, bb, rows, kk, cols);
+                    if (ReuseIdenticalRuns) _memo[key] = run.Cycles;
+                    cycles += run.Cycles; block = run.Output;
+                }
+                for (int i = 0; i < rows; i++) block.AsSpan(i * cols, cols).CopyTo(c.AsSpan((r0 + i) * nn + c0));
+            }
+        }
+        return cycles;
+    }
+
+    // a slice map, chunked when the data exceed the region's SRAM
+    private static (float[][] Outputs, long Cycles) MapRun(FabricSimulator sim, Region region, string name, float[][] inputs, int outputs, int length,
+        SliceMapProgram.SliceFunction fn, int cost)
+    {
+        var outv = new float[outputs][];
+        for (int o = 0; o < outputs; o++) outv[o] = new float[length];
+        long cycles = Chunked(sim, region, length, inputs.Length + outputs, (s0, len) =>
+        {
+            var part = inputs.Select(x => x.AsSpan(s0, len).ToArray()).ToArray();
+            var (r, c) = SliceMapProgram.Run(sim, region, name, part, outputs, len, fn, cost);
+            for (int o = 0; o < outputs; o++) r[o].CopyTo(outv[o], s0);
+            return c;
+        });
+        return (outv, cycles);
+    }
+
+    // Element-parallel programs on more data than the region's SRAM holds run in chunks (streamed through).
+    private static long Chunked(FabricSimulator sim, Region region, int length, int tensors, Func<int, int, long> run)
+    {
+        long cap = region.PeCount * Math.Max(1, (sim.Spec.PeSramBytes - 64) / (4 * tensors));
+        long cycles = 0;
+        for (int s0 = 0; s0 < Math.Max(1, length); s0 += (int)Math.Min(int.MaxValue, cap))
+            cycles += run(s0, (int)Math.Min(cap, length - s0));
+        return cycles;
+    }
+
+    private static int Div(int a, int b) => (a + b - 1) / b;
+
+    // row-major [r, c] of a 2-D slice, transposed when asked (the layout is applied as the tiles are placed)
+    private static float[] Mat(ReadOnlySpan<float> src, int rows, int cols, bool transpose)
+    {
+        var o = new float[rows * cols];
+        if (!transpose) { src[..(rows * cols)].CopyTo(o); return o; }
+        // src is [cols, rows]
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) o[i * cols + j] = src[j * rows + i];
+        return o;
+    }
+
+    private long MatMul(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    {
+        var (x, y) = (ins[0], ins[1]);
+        bool ta = n.Attrs.GetBool("trans_a", false), tb = n.Attrs.GetBool("trans_b", false);
+        float alpha = n.Attrs.Has("alpha") ? n.Attrs.GetFloat("alpha") : 1f;
+        if (x.Shape.Rank < 2 || y.Shape.Rank < 2) throw new NotSupportedException($"op MatMul on rank-1 operands ({x.Shape} @ {y.Shape}) has no fabric simulator program");
+        int xr = x.Shape[^2], xc = x.Shape[^1], yr = y.Shape[^2], yc = y.Shape[^1];
+        int m = ta ? xc : xr, kk = ta ? xr : xc, nn = tb ? yr : yc;
+        var outShape = n.Outputs[0].Shape;
+        long batches = outShape.Numel / ((long)m * nn);
+        long xb = x.Shape.Numel / ((long)xr * xc), yb = y.Shape.Numel / ((long)yr * yc);
+        if ((xb != batches && xb != 1) || (yb != batches && yb != 1))
+            throw new NotSupportedException($"op MatMul with broadcast batch dims ({x.Shape} @ {y.Shape}) has no fabric simulator program");
+        var xs = x.AsFloat32().AsFloat().ToArray(); var ys = y.AsFloat32().AsFloat().ToArray();
+        var o = new float[outShape.Numel];
+        long cycles = 0;
+        // a 2-D A with a shared B: fold the batch into the rows
+        if (!ta && yb == 1 && xb == batches && batches > 1)
+        {
+            int rows = (int)(batches * m);
+            cycles += Gemm(sim, grid, xs, Mat(ys, kk, nn, tb), rows, kk, nn, out var c);
+            Scale(c, alpha); c.CopyTo(o, 0);
+        }
+        else
+            for (long bi = 0; bi < batches; bi++)
+            {
+                var a = Mat(xs.AsSpan((int)((xb == 1 ? 0 : bi) * xr * xc)), m, kk, ta);
+                var b = Mat(ys.AsSpan((int)((yb == 1 ? 0 : bi) * yr * yc)), kk, nn, tb);
+                cycles += Gemm(sim, grid, a, b, m, kk, nn, out var c);
+                Scale(c, alpha);
+                c.CopyTo(o, (int)(bi * m * nn));
+            }
+        env[n.Outputs[0]] = DenseTensor.FromArray(o, outShape.Dims.ToArray());
+        return cycles;
+    }
+
+    private static void Scale(float[] c, float alpha) { if (alpha != 1f) for (int i = 0; i < c.Length; i++) c[i] *= alpha; }
+
+    private long Linear(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    {
+        var (x, w) = (ins[0], ins[1]);
+        int kk = w.Shape[1], nn = w.Shape[0], m = (int)(x.Shape.Numel / kk);
+        long cycles = Gemm(sim, grid, F32(x), Mat(w.AsFloat32().AsFloat(), kk, nn, transpose: true), m, kk, nn, out var c);
+        if (ins.Length == 3)
+        {
+            // bias: the row vector broadcast down the rows, added by one vector instruction per PE
+            var bias = Broadcast(ins[2], new Shape(m, nn));
+            var bf = F32(bias); var sum = new float[c.Length]; var cc = c;
+            cycles += Chunked(sim, grid, c.Length, 3, (s0, len) =>
+            {
+                var run = ElementwiseChainProgram.Run(sim, grid, [cc.AsSpan(s0, len).ToArray(), bf.AsSpan(s0, len).ToArray()], [new ChainStep(VecOp.Add, 1)]);
+                run.Output.CopyTo(sum, s0);
+                return run.Cycles;
+            });
+            c = sum;
+        }
+        env[n.Outputs[0]] = DenseTensor.FromArray(c, n.Outputs[0].Shape.Dims.ToArray());
+        return cycles;
+    }
+
+    private static long Adam(FabricSimulator sim, Node n, DenseTensor[] ins, Region region, Dictionary<Value, DenseTensor> env)
+    {
+        float l2 = n.Attrs.GetFloat("l2", 0);
+        if (l2 != 0) throw new NotSupportedException("op AdamUpdate with l2 (coupled weight decay) has no fabric simulator program; use AdamW");
+        float decay = ins[4].AsFloat()[0], stepSize = ins[5].AsFloat()[0], bc2 = ins[6].AsFloat()[0];
+        int len = (int)ins[0].Shape.Numel;
+        var pes = (int)Math.Min(region.PeCount, Math.Max(1, len));
+        var reg = pes < region.PeCount ? new Region(region.X, region.Y, Math.Min(region.Width, pes), Div(pes, Math.Min(region.Width, pes))) : region;
+        float[] p0 = F32(ins[0]), g0 = F32(ins[1]), m0 = F32(ins[2]), v0 = F32(ins[3]);
+        float[] np = new float[len], nm = new float[len], nv = new float[len];
+        long cycles = Chunked(sim, reg, len, 6, (s0, l) =>
+        {
+            var r = AdamUpdateProgram.Run(sim, reg, p0.AsSpan(s0, l).ToArray(), g0.AsSpan(s0, l).ToArray(), m0.AsSpan(s0, l).ToArray(), v0.AsSpan(s0, l).ToArray(),
+                n.Attrs.GetDouble("beta1"), n.Attrs.GetDouble("beta2"), n.Attrs.GetFloat("eps"), decay, stepSize, bc2);
+            r.P.CopyTo(np, s0); r.M.CopyTo(nm, s0); r.V.CopyTo(nv, s0);
+            return r.Cycles;
+        });
+        var dims = ins[0].Shape.Dims.ToArray();
+        env[n.Outputs[0]] = DenseTensor.FromArray(np, dims);
+        env[n.Outputs[1]] = DenseTensor.FromArray(nm, dims);
+        env[n.Outputs[2]] = DenseTensor.FromArray(nv, dims);
+        return cycles;
+    }
+
+    // sum over axes: the reduced axes moved to the front (layout on placement), then ones[1×R]·X[R×C] on the fabric
+    private long Reduce(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    {
+        var x = ins[0];
+        var shape = x.Shape;
+        var raw = n.Attrs.Has("axes") ? n.Attrs.GetInts("axes") : [];
+        var axes = (raw.Length == 0 ? Enumerable.Range(0, shape.Rank) : raw.Select(a => a < 0 ? a + shape.Rank : a)).Distinct().OrderBy(a => a).ToArray();
+        var kept = Enumerable.Range(0, shape.Rank).Where(d => Array.IndexOf(axes, d) < 0).ToArray();
+        var perm = axes.Concat(kept).ToArray();
+        var xt = Permute(x.AsFloat32(), perm);
+        int cols = (int)kept.Aggregate(1L, (acc, d) => acc * shape[d]);
+        int rows = (int)(shape.Numel / Math.Max(1, cols));
+        var ones = Enumerable.Repeat(n.Op.Name == "ReduceMean" ? 1f / rows : 1f, rows).ToArray();
+        long cycles = Gemm(sim, grid, ones, xt, 1, rows, cols, out var c);
+        env[n.Outputs[0]] = DenseTensor.FromArray(c, n.Outputs[0].Shape.Dims.ToArray());
+        return cycles;
+    }
+
+    private static float[] Permute(DenseTensor x, int[] perm)
+    {
+        var src = x.AsFloat();
+        var s = x.Shape;
+        int r = s.Rank;
+        bool identity = true;
+        for (int i = 0; i < r; i++) identity &= perm[i] == i;
+        if (identity) return src.ToArray();
+        var strides = new long[r];
+        long acc = 1;
+        for (int d = r - 1; d >= 0; d--) { strides[d] = acc; acc *= s[d]; }
+        var o = new float[s.Numel];
+        var idx = new int[r];
+        for (long i = 0; i < o.Length; i++)
+        {
+            long off = 0;
+            for (int d = 0; d < r; d++) off += idx[d] * strides[perm[d]];
+            o[i] = src[(int)off];
+            for (int d = r - 1; d >= 0; d--) { if (++idx[d] < s[perm[d]]) break; idx[d] = 0; }
+        }
+        return o;
+    }
+
+    private long MseLoss(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    {
+        int len = (int)ins[0].Shape.Numel;
+        // (p − t)² on each PE's slice, then the mean as ones[1×E]·d[E×1] on the fabric
+        var (sq, sqCycles) = MapRun(sim, grid, "mse-square", [F32(ins[0]), F32(ins[1])], 1, len, (a, b) =>
+        {
+            for (int i = 0; i < a[0].Length; i++) { float v = a[0][i] - a[1][i]; b[0][i] = v * v; }
+        }, 2);
+        var d = sq[0];
+        var ones = Enumerable.Repeat(1f / len, len).ToArray();
+        long cycles = sqCycles + Gemm(sim, grid, ones, d, 1, len, 1, out var c);
+        env[n.Outputs[0]] = DenseTensor.Scalar(c[0]);
+        return cycles;
+    }
+
+    private long RowLocal(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    {
+        var flops = Graph.Graph.NodeCost(n).Flops;
+        long elems = Math.Max(1, ins.Sum(t => t.Shape.Numel));
+        int perPass = (int)Math.Clamp(Math.Ceiling(flops / (double)elems), 1, 64);
+        var (outs, partials, cycles) = BlockMapProgram.Run(sim, grid, n, ins, perPass);
+        for (int o = 0; o < outs.Length; o++)
+        {
+            if (outs[o] is { } t) { env[n.Outputs[o]] = t; continue; }
+            // per-block partial sums (dγ, dβ): ones[1×blocks]·P[blocks×C] on the fabric
+            var parts = partials[o];
+            int c = (int)parts[0].Shape.Numel;
+            var pm = new float[parts.Count * c];
+            for (int i = 0; i < parts.Count; i++) parts[i].AsFloat32().AsFloat().CopyTo(pm.AsSpan(i * c));
+            cycles += Gemm(sim, grid, Enumerable.Repeat(1f, parts.Count).ToArray(), pm, 1, parts.Count, c, out var sum);
+            env[n.Outputs[o]] = DenseTensor.FromArray(sum, n.Outputs[o].Shape.Dims.ToArray());
+        }
+        return cycles;
+    }
+
+    private long Layout(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    {
+        var outs = n.Op.Execute(ins, n.Attrs, n.Outputs.Select(o => o.Type).ToArray());
+        long cycles = 0;
+        for (int o = 0; o < outs.Length; o++)
+        {
+            var moved = F32(outs[o]);
+            var (r, c) = MapRun(sim, grid, n.Op.Name, [moved], 1, moved.Length, (a, b) => a[0].CopyTo(b[0], 0), 1);
+            env[n.Outputs[o]] = DenseTensor.FromArray(r[0], n.Outputs[o].Shape.Dims.ToArray()).To(n.Outputs[o].DType);
+            cycles += c;
+        }
+        return cycles;
+    }
+
+    // Transpose: a data-movement program; each PE moves its slice to its new position (charged one SIMD pass)
+    private long Transpose(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    {
+        var x = ins[0].AsFloat32();
+        var perm = (n.Attrs.Has("perm") ? n.Attrs.GetInts("perm") : Enumerable.Range(0, x.Shape.Rank).Reverse().ToArray()).Select(a => a < 0 ? a + x.Shape.Rank : a).ToArray();
+        var moved = Permute(x, perm);
+        int len = moved.Length;
+        var (o, c) = MapRun(sim, grid, "transpose", [moved], 1, len, (a, b) => a[0].CopyTo(b[0], 0), 1);
+        env[n.Outputs[0]] = DenseTensor.FromArray(o[0], n.Outputs[0].Shape.Dims.ToArray()).To(n.Outputs[0].DType);
+        return c;
+    }
+}
