@@ -31,6 +31,7 @@ public sealed class FabricSimulator
 
     // per PE
     private readonly byte[]?[] _sram;
+    private readonly nint[] _sramBase;  // address of each PE's (pinned) SRAM, so the per-element step never touches the array object
     private readonly long[] _busyUntil;
     private readonly ulong[] _active;   // bit c < 24: unused; bit 32+id: local task activated
     private readonly ulong[] _blocked;  // bit c: data task of color c blocked; bit 32+id: local task blocked
@@ -55,11 +56,25 @@ public sealed class FabricSimulator
     // fabric instructions in flight
     private struct FabOp
     {
-        public int Pe, ChA, ChB, ChD, Index, Length;
+        public int Pe, ChA, ChB, ChD, Index, Length, DColor;
+        public Operand A, B, D;
         public VecOp Op;
-        public Dsd D, A, B;
         public Completion Done;
         public byte State; // 0 free, 1 active list, 2 parked, 3 waiting to start
+    }
+
+    // a DSD flattened for the per-element step: byte offset of element 0 and bytes per element step
+    private struct Operand
+    {
+        public int Off, Step;
+        public float Value;
+        public DsdKind Kind;
+        public DType Type;
+
+        public static Operand Of(in Dsd d) => new()
+        {
+            Off = d.Address, Step = d.Stride * (d.Type == DType.Float32 ? 4 : 2), Value = d.Value, Kind = d.Kind, Type = d.Type,
+        };
     }
     private FabOp[] _ops = new FabOp[64];
     private int _opCount;
@@ -101,6 +116,7 @@ public sealed class FabricSimulator
         _mask = _depth - 1;
         _n = checked(Width * Height);
         _sram = new byte[]?[_n];
+        _sramBase = new nint[_n];
         _busyUntil = new long[_n];
         _active = new ulong[_n];
         _blocked = new ulong[_n];
@@ -176,7 +192,7 @@ public sealed class FabricSimulator
 
     // ---------------------------------------------------------------- SRAM
 
-    internal Span<byte> Sram(int pe, int address, int bytes)
+    internal unsafe Span<byte> Sram(int pe, int address, int bytes)
     {
         int need = address + bytes;
         if (address < 0 || need > Spec.PeSramBytes)
@@ -185,8 +201,11 @@ public sealed class FabricSimulator
         if (m == null || m.Length < need)
         {
             int size = Math.Min(Spec.PeSramBytes, Math.Max((need + 63) & ~63, m == null ? 0 : 2 * m.Length));
-            Array.Resize(ref m, size);
+            var grown = GC.AllocateArray<byte>(size, pinned: true);
+            m?.CopyTo(grown, 0);
+            m = grown;
             _sram[pe] = m;
+            _sramBase[pe] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(m));
         }
         return m.AsSpan(address, bytes);
     }
@@ -299,9 +318,9 @@ public sealed class FabricSimulator
         var prog = _programs[_prog[pe] - 1];
         ulong ready = _active[pe] & ~_blocked[pe];
         bool retry = false;
-        for (int c = 0; c < Colors; c++)
+        for (uint colors = prog.DataTaskMask & ~(uint)_blocked[pe]; colors != 0; colors &= colors - 1)
         {
-            if (prog.DataTasks[c] == null || (_blocked[pe] & (1UL << c)) != 0) continue;
+            int c = BitOperations.TrailingZeroCount(colors);
             int ch = Channel(pe, c, create: false);
             if (ch < 0 || _cqCount[ch] == 0 || _ceBusy[ch] != 0) continue;
             if (_cqReady[ch * _depth + _cqHead[ch]] > _now) { retry = true; continue; }
@@ -355,7 +374,7 @@ public sealed class FabricSimulator
         if (!async) throw new InvalidOperationException($"{op}: instructions with a fabric operand must be started asynchronously (Pe.Start)");
         int i = NewOp();
         ref var o = ref _ops[i];
-        o.Pe = pe; o.Op = op; o.D = d; o.A = a; o.B = b; o.Done = done; o.Index = 0; o.Length = len;
+        o.Pe = pe; o.Op = op; o.D = Operand.Of(d); o.A = Operand.Of(a); o.B = Operand.Of(b); o.DColor = d.Color; o.Done = done; o.Index = 0; o.Length = len;
         o.ChA = a.Kind == DsdKind.FabricIn ? RequireChannel(pe, a.Color, "receive") : NoChannel;
         o.ChB = b.Kind == DsdKind.FabricIn ? RequireChannel(pe, b.Color, "receive") : NoChannel;
         o.ChD = d.Kind == DsdKind.FabricOut ? RequireChannel(pe, d.Color, "send") : NoChannel;
@@ -365,11 +384,14 @@ public sealed class FabricSimulator
         foreach (var m in (ReadOnlySpan<Dsd>)[d, a, b])
             if (m.Kind == DsdKind.Memory && len > 0)
             {
+                // the element step reads 4 bytes for float32 and 2 otherwise, unchecked (see StepOp)
+                if (m.Type is not (DType.Float32 or DType.Float16 or DType.BFloat16))
+                    throw new ArgumentException($"{op}: fabric instructions move float32, float16 or bfloat16, not {m.Type}");
                 int es = m.Type.Size();
                 int lo = Math.Min(m.Address, m.Address + (len - 1) * m.Stride * es), hi = Math.Max(m.Address, m.Address + (len - 1) * m.Stride * es);
                 Sram(pe, lo, hi - lo + es);
             }
-        _sram[pe] ??= new byte[64];
+        if (_sram[pe] == null) Sram(pe, 0, 1);
         Event(_cursor, 2, pe, i);
     }
 
@@ -732,7 +754,7 @@ public sealed class FabricSimulator
 
     // 0: keep polling; 1: left the active list (parked or done)
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int StepOp(int id, int now)
+    private unsafe int StepOp(int id, int now)
     {
         ref var o = ref _ops[id];
         int pe = o.Pe;
@@ -750,23 +772,24 @@ public sealed class FabricSimulator
         }
         if (o.ChD >= 0 && (_rbCount[o.ChD] >= _depth || _injUsed[pe] == now)) { _stalls++; return 0; }
         int idx = o.Index;
-        var mem = _sram[pe]!;
-        float a = o.A.Kind switch { DsdKind.FabricIn => Decode(CqPop(o.ChA), o.A.Type), DsdKind.Memory => Fetch(mem, o.A, idx), DsdKind.Scalar => o.A.Value, _ => 0 };
-        float b = o.B.Kind switch { DsdKind.FabricIn => Decode(CqPop(o.ChB), o.B.Type), DsdKind.Memory => Fetch(mem, o.B, idx), DsdKind.Scalar => o.B.Value, _ => 0 };
+        // Issue grew SRAM over every memory operand's whole range and SRAM only grows, so element accesses need no bounds check
+        ref byte mem = ref Unsafe.AsRef<byte>((void*)_sramBase[pe]);
+        float a = o.A.Kind switch { DsdKind.FabricIn => Decode(CqPop(o.ChA), o.A.Type), DsdKind.Memory => Fetch(ref mem, o.A, idx), DsdKind.Scalar => o.A.Value, _ => 0 };
+        float b = o.B.Kind switch { DsdKind.FabricIn => Decode(CqPop(o.ChB), o.B.Type), DsdKind.Memory => Fetch(ref mem, o.B, idx), DsdKind.Scalar => o.B.Value, _ => 0 };
         float v;
         if (o.Op == VecOp.Mov) v = a;
         else
         {
-            float dOld = o.Op == VecOp.Fma && o.D.Kind == DsdKind.Memory ? Fetch(mem, o.D, idx) : 0;
+            float dOld = o.Op == VecOp.Fma && o.D.Kind == DsdKind.Memory ? Fetch(ref mem, o.D, idx) : 0;
             v = Apply(o.Op, a, b, dOld);
             if (o.Op == VecOp.Fma) _fmacs++;
         }
-        if (o.D.Kind == DsdKind.Memory) Store(mem, o.D, idx, v);
+        if (o.D.Kind == DsdKind.Memory) Store(ref mem, o.D, idx, v);
         else
         {
             RbPush(o.ChD, Encode(v, o.D.Type), PortIndex.Ramp);
             _injUsed[pe] = now;
-            _pend[pe] |= 1u << o.D.Color;
+            _pend[pe] |= 1u << o.DColor;
             ActivateRouter(pe);
         }
         _busyCycles++;
@@ -783,17 +806,19 @@ public sealed class FabricSimulator
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Fetch(byte[] mem, in Dsd d, int i)
+    private static float Fetch(ref byte mem, in Operand d, int i)
     {
-        if (d.Type == DType.Float32) return Unsafe.ReadUnaligned<float>(ref mem[d.Address + i * d.Stride * 4]);
-        return Load16(Unsafe.ReadUnaligned<ushort>(ref mem[d.Address + i * d.Stride * 2]), d.Type);
+        ref byte at = ref Unsafe.Add(ref mem, d.Off + i * d.Step);
+        if (d.Type == DType.Float32) return Unsafe.ReadUnaligned<float>(ref at);
+        return Load16(Unsafe.ReadUnaligned<ushort>(ref at), d.Type);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(byte[] mem, in Dsd d, int i, float v)
+    private static void Store(ref byte mem, in Operand d, int i, float v)
     {
-        if (d.Type == DType.Float32) Unsafe.WriteUnaligned(ref mem[d.Address + i * d.Stride * 4], v);
-        else Unsafe.WriteUnaligned(ref mem[d.Address + i * d.Stride * 2], Store16(v, d.Type));
+        ref byte at = ref Unsafe.Add(ref mem, d.Off + i * d.Step);
+        if (d.Type == DType.Float32) Unsafe.WriteUnaligned(ref at, v);
+        else Unsafe.WriteUnaligned(ref at, Store16(v, d.Type));
     }
 
     private static uint Encode(float v, DType t) => t == DType.Float32 ? BitConverter.SingleToUInt32Bits(v) : Store16(v, t);
