@@ -48,6 +48,7 @@ public sealed class FabricSimulator
     private int _nch, _chCap;
     private byte[] _rx = [], _tx = [], _rbHead = [], _rbCount = [], _cqHead = [], _cqCount = [], _ceBusy = [];
     private int[] _waitOp = [], _chPe = [], _pendPops = [];
+    private int[] _nbr = [];  // (channel·4 + port): the same color's channel on the neighbour behind the port, + 1 (0: not looked up yet)
     private byte[] _pendRx = [], _pendTx = [];
     private uint[] _rbPay = [], _cqPay = [];
     private int[] _rbReady = [], _cqReady = [];
@@ -87,7 +88,7 @@ public sealed class FabricSimulator
     private int[] _sched = new int[64], _sched2 = new int[64];
     private int _schedCount;
 
-    private readonly PriorityQueue<long, (long T, long S)> _events = new(Comparer<(long T, long S)>.Create((a, b) => a.T != b.T ? a.T.CompareTo(b.T) : a.S.CompareTo(b.S)));
+    private readonly EventQueue _events = new();
     private long _seq;
     private readonly List<PeProgram> _programs = new();
 
@@ -277,7 +278,7 @@ public sealed class FabricSimulator
         Array.Resize(ref _rbHead, cap); Array.Resize(ref _rbCount, cap);
         Array.Resize(ref _cqHead, cap); Array.Resize(ref _cqCount, cap);
         Array.Resize(ref _ceBusy, cap); Array.Resize(ref _waitOp, cap); Array.Resize(ref _chPe, cap);
-        Array.Resize(ref _pendPops, cap); Array.Resize(ref _pendRx, cap); Array.Resize(ref _pendTx, cap);
+        Array.Resize(ref _pendPops, cap); Array.Resize(ref _nbr, cap * 4); Array.Resize(ref _pendRx, cap); Array.Resize(ref _pendTx, cap);
         Array.Resize(ref _rbPay, cap * _depth); Array.Resize(ref _rbReady, cap * _depth); Array.Resize(ref _rbPort, cap * _depth);
         Array.Resize(ref _cqPay, cap * _depth); Array.Resize(ref _cqReady, cap * _depth);
         _chCap = cap;
@@ -309,7 +310,7 @@ public sealed class FabricSimulator
 
     private void Event(long time, int kind, int pe, int arg)
     {
-        _events.Enqueue(((long)kind << 56) | ((long)arg << 32) | (uint)pe, (time, _seq++));
+        _events.Enqueue(((long)kind << 56) | ((long)arg << 32) | (uint)pe, time, _seq++);
     }
 
     private void TrySchedule(int pe)
@@ -582,6 +583,7 @@ public sealed class FabricSimulator
         if (cnt + 1 > _peakBuffer) _peakBuffer = cnt + 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ActivateRouter(int pe)
     {
         if (_inAct[pe] != 0) return;
@@ -610,13 +612,13 @@ public sealed class FabricSimulator
             if (_actRCount == 0 && _actOpCount == 0 && _schedCount == 0)
             {
                 if (_events.Count == 0) break;
-                _events.TryPeek(out _, out var pri);
-                if (pri.T > _now) _now = pri.T;
+                if (_events.PeekTime > _now) _now = _events.PeekTime;
             }
             if (_now > _o.MaxCycles) throw new InvalidOperationException($"simulation exceeded {_o.MaxCycles} cycles (a hung program?)");
-            while (_events.TryPeek(out long ev, out var p) && p.T <= _now)
+            while (_events.Count > 0 && _events.PeekTime <= _now)
             {
-                _events.Dequeue();
+                long ev = _events.PeekPayload;
+                _events.RemoveMin();
                 _events0++;
                 int kind = (int)(ev >> 56), pe = (int)(ev & 0xFFFFFFFF), arg = (int)((ev >> 32) & 0xFFFFFF);
                 switch (kind)
@@ -683,7 +685,8 @@ public sealed class FabricSimulator
                     if (p == PortIndex.Ramp) { if (_cqCount[ch] >= _depth) { ok = false; break; } }
                     else
                     {
-                        int nch = map[Neighbor(pe, p)] - 1;
+                        int nch = _nbr[ch * 4 + p] - 1;
+                        if (nch < 0) nch = LinkNeighbor(ch, pe, p, c);
                         if (nch < 0) throw new InvalidOperationException($"wavelet on color {c} leaves PE ({pe % Width}, {pe / Width}) through port {(Ports)(1 << p)} to a PE with no route for color {c}");
                         if (_rbCount[nch] >= _depth) { ok = false; break; }
                     }
@@ -712,8 +715,8 @@ public sealed class FabricSimulator
                     else
                     {
                         _waveletHops++;
-                        int npe = Neighbor(pe, p);
-                        int nch = map[npe] - 1;
+                        int nch = _nbr[ch * 4 + p] - 1;
+                        int npe = _chPe[nch];
                         RbPush(nch, pay, PortIndex.Opposite(p));
                         _pend[npe] |= 1u << c;
                         ActivateRouter(npe);
@@ -725,6 +728,14 @@ public sealed class FabricSimulator
         }
         for (int i = n0; i < _actRCount; i++) _actR[j++] = _actR[i];
         _actRCount = j;
+    }
+
+    // channels are never removed, so a neighbour's channel, once it exists, can be remembered
+    private int LinkNeighbor(int ch, int pe, int port, int color)
+    {
+        int nch = _chan[color]![Neighbor(pe, port)] - 1;
+        if (nch >= 0) _nbr[ch * 4 + port] = nch + 1;
+        return nch;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
