@@ -46,13 +46,23 @@ public sealed class FabricSimulator
 
     // per channel (a (PE, color) pair with a route)
     private int _nch, _chCap;
-    private byte[] _rx = [], _tx = [], _rbHead = [], _rbCount = [], _cqHead = [], _cqCount = [], _ceBusy = [];
-    private int[] _waitOp = [], _chPe = [], _pendPops = [];
-    private int[] _nbr = [];  // (channel·4 + port): the same color's channel on the neighbour behind the port, + 1 (0: not looked up yet)
-    private byte[] _pendRx = [], _pendTx = [];
-    private uint[] _rbPay = [], _cqPay = [];
-    private int[] _rbReady = [], _cqReady = [];
-    private byte[] _rbPort = [];
+    // one struct per channel, so a router or instruction step touches one cache line of channel state, not a dozen arrays
+    private Chan[] _chs = [];
+    private RbSlot[] _rb = [];  // router input buffer slots, _depth per channel
+    private CqSlot[] _cq = [];  // compute-engine input queue slots, _depth per channel
+
+    private struct Chan
+    {
+        public byte Rx, Tx, RbHead, RbCount, CqHead, CqCount, CeBusy, PendRx, PendTx;
+        public int WaitOp, Pe, PendPops;
+        public Int4 Nbr; // per port: the same color's channel on the neighbour behind it, + 1 (0: not looked up yet)
+    }
+
+    [InlineArray(4)]
+    private struct Int4 { private int _e; }
+
+    private struct RbSlot { public uint Pay; public int Ready; public byte Port; }
+    private struct CqSlot { public uint Pay; public int Ready; }
 
     // fabric instructions in flight
     private struct FabOp
@@ -236,21 +246,21 @@ public sealed class FabricSimulator
                 throw new InvalidOperationException($"route on color {color} at PE ({x}, {y}) uses the {bit} link to ({nx}, {ny}), which is dead or off the fabric");
         }
         int ch = Channel(pe, color, create: true);
-        if (fromTask && _rbCount[ch] > 0)
+        if (fromTask && _chs[ch].RbCount > 0)
         {
             // a switch change applies after the wavelets already queued on the old route have left
-            _pendPops[ch] = _rbCount[ch]; _pendRx[ch] = (byte)rx; _pendTx[ch] = (byte)tx;
+            _chs[ch].PendPops = _chs[ch].RbCount; _chs[ch].PendRx = (byte)rx; _chs[ch].PendTx = (byte)tx;
         }
-        else { _rx[ch] = (byte)rx; _tx[ch] = (byte)tx; _pendPops[ch] = 0; }
+        else { _chs[ch].Rx = (byte)rx; _chs[ch].Tx = (byte)tx; _chs[ch].PendPops = 0; }
         if (fromTask && _curPe == pe) _cursor += _o.RouteCycles;
-        if (_rbCount[ch] > 0) ActivateRouter(pe); // a waiting wavelet may now match the new route
+        if (_chs[ch].RbCount > 0) ActivateRouter(pe); // a waiting wavelet may now match the new route
     }
 
     /// <summary>The route (rx, tx) of a color on a PE; (None, None) when unset.</summary>
     public (Ports Rx, Ports Tx) RouteOf(int x, int y, int color)
     {
         int ch = Channel(y * Width + x, color, create: false);
-        return ch < 0 ? (Ports.None, Ports.None) : ((Ports)_rx[ch], (Ports)_tx[ch]);
+        return ch < 0 ? (Ports.None, Ports.None) : ((Ports)_chs[ch].Rx, (Ports)_chs[ch].Tx);
     }
 
     private int Channel(int pe, int color, bool create)
@@ -266,21 +276,17 @@ public sealed class FabricSimulator
         if (_nch == _chCap) GrowChannels();
         c = _nch++;
         map[pe] = c + 1;
-        _chPe[c] = pe;
-        _waitOp[c] = -1;
+        _chs[c].Pe = pe;
+        _chs[c].WaitOp = -1;
         return c;
     }
 
     private void GrowChannels()
     {
         int cap = Math.Max(256, _chCap * 2);
-        Array.Resize(ref _rx, cap); Array.Resize(ref _tx, cap);
-        Array.Resize(ref _rbHead, cap); Array.Resize(ref _rbCount, cap);
-        Array.Resize(ref _cqHead, cap); Array.Resize(ref _cqCount, cap);
-        Array.Resize(ref _ceBusy, cap); Array.Resize(ref _waitOp, cap); Array.Resize(ref _chPe, cap);
-        Array.Resize(ref _pendPops, cap); Array.Resize(ref _nbr, cap * 4); Array.Resize(ref _pendRx, cap); Array.Resize(ref _pendTx, cap);
-        Array.Resize(ref _rbPay, cap * _depth); Array.Resize(ref _rbReady, cap * _depth); Array.Resize(ref _rbPort, cap * _depth);
-        Array.Resize(ref _cqPay, cap * _depth); Array.Resize(ref _cqReady, cap * _depth);
+        Array.Resize(ref _chs, cap);
+        Array.Resize(ref _rb, cap * _depth);
+        Array.Resize(ref _cq, cap * _depth);
         _chCap = cap;
     }
 
@@ -323,8 +329,8 @@ public sealed class FabricSimulator
         {
             int c = BitOperations.TrailingZeroCount(colors);
             int ch = Channel(pe, c, create: false);
-            if (ch < 0 || _cqCount[ch] == 0 || _ceBusy[ch] != 0) continue;
-            if (_cqReady[ch * _depth + _cqHead[ch]] > _now) { retry = true; continue; }
+            if (ch < 0 || _chs[ch].CqCount == 0 || _chs[ch].CeBusy != 0) continue;
+            if (_cq[ch * _depth + _chs[ch].CqHead].Ready > _now) { retry = true; continue; }
             ready |= 1UL << c;
         }
         if (ready == 0) { if (retry) Sched(pe); return; }
@@ -379,8 +385,8 @@ public sealed class FabricSimulator
         o.ChA = a.Kind == DsdKind.FabricIn ? RequireChannel(pe, a.Color, "receive") : NoChannel;
         o.ChB = b.Kind == DsdKind.FabricIn ? RequireChannel(pe, b.Color, "receive") : NoChannel;
         o.ChD = d.Kind == DsdKind.FabricOut ? RequireChannel(pe, d.Color, "send") : NoChannel;
-        if (o.ChA >= 0) _ceBusy[o.ChA]++;
-        if (o.ChB >= 0) _ceBusy[o.ChB]++;
+        if (o.ChA >= 0) _chs[o.ChA].CeBusy++;
+        if (o.ChB >= 0) _chs[o.ChB].CeBusy++;
         o.State = 3;
         foreach (var m in (ReadOnlySpan<Dsd>)[d, a, b])
             if (m.Kind == DsdKind.Memory && len > 0)
@@ -566,20 +572,20 @@ public sealed class FabricSimulator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint CqPop(int ch)
     {
-        int slot = ch * _depth + _cqHead[ch];
-        uint w = _cqPay[slot];
-        _cqHead[ch] = (byte)((_cqHead[ch] + 1) & _mask);
-        _cqCount[ch]--;
+        int slot = ch * _depth + _chs[ch].CqHead;
+        uint w = _cq[slot].Pay;
+        _chs[ch].CqHead = (byte)((_chs[ch].CqHead + 1) & _mask);
+        _chs[ch].CqCount--;
         return w;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void RbPush(int ch, uint payload, int port)
     {
-        int cnt = _rbCount[ch];
-        int slot = ch * _depth + ((_rbHead[ch] + cnt) & _mask);
-        _rbPay[slot] = payload; _rbReady[slot] = (int)_now + 1; _rbPort[slot] = (byte)port;
-        _rbCount[ch] = (byte)(cnt + 1);
+        int cnt = _chs[ch].RbCount;
+        int slot = ch * _depth + ((_chs[ch].RbHead + cnt) & _mask);
+        _rb[slot].Pay = payload; _rb[slot].Ready = (int)_now + 1; _rb[slot].Port = (byte)port;
+        _chs[ch].RbCount = (byte)(cnt + 1);
         if (cnt + 1 > _peakBuffer) _peakBuffer = cnt + 1;
     }
 
@@ -671,31 +677,31 @@ public sealed class FabricSimulator
                 mask &= mask - 1;
                 var map = _chan[c]!;
                 int ch = map[pe] - 1;
-                int slot = ch * _depth + _rbHead[ch];
-                if (_rbReady[slot] > now) continue;
-                int port = _rbPort[slot];
-                if ((_rx[ch] & (1 << port)) == 0) { _rxWaits++; continue; }
-                int tx = _tx[ch];
+                int slot = ch * _depth + _chs[ch].RbHead;
+                if (_rb[slot].Ready > now) continue;
+                int port = _rb[slot].Port;
+                if ((_chs[ch].Rx & (1 << port)) == 0) { _rxWaits++; continue; }
+                int tx = _chs[ch].Tx;
                 if (tx == 0) throw new InvalidOperationException($"wavelet on color {c} at PE ({pe % Width}, {pe / Width}) has no tx port");
                 bool ok = true;
                 for (int t = tx; t != 0; t &= t - 1)
                 {
                     int p = BitOperations.TrailingZeroCount(t);
                     if (_linkUsed[pe * 5 + p] == now) { ok = false; break; }
-                    if (p == PortIndex.Ramp) { if (_cqCount[ch] >= _depth) { ok = false; break; } }
+                    if (p == PortIndex.Ramp) { if (_chs[ch].CqCount >= _depth) { ok = false; break; } }
                     else
                     {
-                        int nch = _nbr[ch * 4 + p] - 1;
+                        int nch = _chs[ch].Nbr[p] - 1;
                         if (nch < 0) nch = LinkNeighbor(ch, pe, p, c);
                         if (nch < 0) throw new InvalidOperationException($"wavelet on color {c} leaves PE ({pe % Width}, {pe / Width}) through port {(Ports)(1 << p)} to a PE with no route for color {c}");
-                        if (_rbCount[nch] >= _depth) { ok = false; break; }
+                        if (_chs[nch].RbCount >= _depth) { ok = false; break; }
                     }
                 }
                 if (!ok) { _stalls++; continue; }
-                uint pay = _rbPay[slot];
-                _rbHead[ch] = (byte)((_rbHead[ch] + 1) & _mask);
-                if (--_rbCount[ch] == 0) _pend[pe] &= ~(1u << c);
-                if (_pendPops[ch] > 0 && --_pendPops[ch] == 0) { _rx[ch] = _pendRx[ch]; _tx[ch] = _pendTx[ch]; }
+                uint pay = _rb[slot].Pay;
+                _chs[ch].RbHead = (byte)((_chs[ch].RbHead + 1) & _mask);
+                if (--_chs[ch].RbCount == 0) _pend[pe] &= ~(1u << c);
+                if (_chs[ch].PendPops > 0 && --_chs[ch].PendPops == 0) { _chs[ch].Rx = _chs[ch].PendRx; _chs[ch].Tx = _chs[ch].PendTx; }
                 for (int t = tx; t != 0; t &= t - 1)
                 {
                     int p = BitOperations.TrailingZeroCount(t);
@@ -703,20 +709,20 @@ public sealed class FabricSimulator
                     _linkCount[pe * 5 + p]++;
                     if (p == PortIndex.Ramp)
                     {
-                        int cnt = _cqCount[ch];
-                        int s2 = ch * _depth + ((_cqHead[ch] + cnt) & _mask);
-                        _cqPay[s2] = pay; _cqReady[s2] = now + 1;
-                        _cqCount[ch] = (byte)(cnt + 1);
+                        int cnt = _chs[ch].CqCount;
+                        int s2 = ch * _depth + ((_chs[ch].CqHead + cnt) & _mask);
+                        _cq[s2].Pay = pay; _cq[s2].Ready = now + 1;
+                        _chs[ch].CqCount = (byte)(cnt + 1);
                         if (cnt + 1 > _peakBuffer) _peakBuffer = cnt + 1;
-                        int w = _waitOp[ch];
-                        if (w >= 0) { _waitOp[ch] = -1; AddActiveOp(w); }
-                        else if (_ceBusy[ch] == 0) Sched(pe);
+                        int w = _chs[ch].WaitOp;
+                        if (w >= 0) { _chs[ch].WaitOp = -1; AddActiveOp(w); }
+                        else if (_chs[ch].CeBusy == 0) Sched(pe);
                     }
                     else
                     {
                         _waveletHops++;
-                        int nch = _nbr[ch * 4 + p] - 1;
-                        int npe = _chPe[nch];
+                        int nch = _chs[ch].Nbr[p] - 1;
+                        int npe = _chs[nch].Pe;
                         RbPush(nch, pay, PortIndex.Opposite(p));
                         _pend[npe] |= 1u << c;
                         ActivateRouter(npe);
@@ -734,7 +740,7 @@ public sealed class FabricSimulator
     private int LinkNeighbor(int ch, int pe, int port, int color)
     {
         int nch = _chan[color]![Neighbor(pe, port)] - 1;
-        if (nch >= 0) _nbr[ch * 4 + port] = nch + 1;
+        if (nch >= 0) _chs[ch].Nbr[port] = nch + 1;
         return nch;
     }
 
@@ -772,16 +778,16 @@ public sealed class FabricSimulator
         if (o.ChA >= 0)
         {
             int ch = o.ChA;
-            if (_cqCount[ch] == 0) { _waitOp[ch] = id; o.State = 2; return 1; }
-            if (_cqReady[ch * _depth + _cqHead[ch]] > now) return 0;
+            if (_chs[ch].CqCount == 0) { _chs[ch].WaitOp = id; o.State = 2; return 1; }
+            if (_cq[ch * _depth + _chs[ch].CqHead].Ready > now) return 0;
         }
         if (o.ChB >= 0)
         {
             int ch = o.ChB;
-            if (_cqCount[ch] == 0) { _waitOp[ch] = id; o.State = 2; return 1; }
-            if (_cqReady[ch * _depth + _cqHead[ch]] > now) return 0;
+            if (_chs[ch].CqCount == 0) { _chs[ch].WaitOp = id; o.State = 2; return 1; }
+            if (_cq[ch * _depth + _chs[ch].CqHead].Ready > now) return 0;
         }
-        if (o.ChD >= 0 && (_rbCount[o.ChD] >= _depth || _injUsed[pe] == now)) { _stalls++; return 0; }
+        if (o.ChD >= 0 && (_chs[o.ChD].RbCount >= _depth || _injUsed[pe] == now)) { _stalls++; return 0; }
         int idx = o.Index;
         // Issue grew SRAM over every memory operand's whole range and SRAM only grows, so element accesses need no bounds check
         ref byte mem = ref Unsafe.AsRef<byte>((void*)_sramBase[pe]);
@@ -808,8 +814,8 @@ public sealed class FabricSimulator
         o.Index = idx + 1;
         if (o.Index < o.Length) return 0;
         // finished
-        if (o.ChA >= 0) { _ceBusy[o.ChA]--; if (_cqCount[o.ChA] > 0) Sched(pe); }
-        if (o.ChB >= 0) { _ceBusy[o.ChB]--; if (_cqCount[o.ChB] > 0) Sched(pe); }
+        if (o.ChA >= 0) { _chs[o.ChA].CeBusy--; if (_chs[o.ChA].CqCount > 0) Sched(pe); }
+        if (o.ChB >= 0) { _chs[o.ChB].CeBusy--; if (_chs[o.ChB].CqCount > 0) Sched(pe); }
         o.State = 0;
         _freeOps.Push(id);
         Complete(pe, o.Done, now + 1);
