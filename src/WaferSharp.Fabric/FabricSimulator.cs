@@ -40,8 +40,7 @@ public sealed class FabricSimulator
     private readonly byte[] _inAct;     // router in the active list
     private readonly byte[] _inSched;   // PE in the schedule list
     private readonly int[] _injUsed;    // last cycle the ramp carried a wavelet from the CE into the router
-    private readonly int[] _linkUsed;   // (pe·5 + port): last cycle an output link carried a wavelet
-    private readonly int[] _linkCount;  // (pe·5 + port): wavelets that left through the port
+    private readonly Link[] _links;     // (pe·5 + port): output links
     private readonly int[]?[] _chan = new int[Colors][]; // per color, per PE: channel index + 1
 
     // per channel (a (PE, color) pair with a route)
@@ -60,6 +59,12 @@ public sealed class FabricSimulator
 
     [InlineArray(4)]
     private struct Int4 { private int _e; }
+
+    private struct Link
+    {
+        public int Used;  // last cycle the link carried a wavelet
+        public int Count; // wavelets that left through it
+    }
 
     private struct RbSlot { public uint Pay; public int Ready; public byte Port; }
     private struct CqSlot { public uint Pay; public int Ready; }
@@ -136,10 +141,9 @@ public sealed class FabricSimulator
         _inAct = new byte[_n];
         _inSched = new byte[_n];
         _injUsed = new int[_n];
-        _linkUsed = new int[_n * 5];
-        _linkCount = new int[_n * 5];
+        _links = new Link[_n * 5];
         Array.Fill(_injUsed, -1);
-        Array.Fill(_linkUsed, -1);
+        Array.Fill(_links, new Link { Used = -1 });
     }
 
     /// <summary>The wafer.</summary>
@@ -675,53 +679,54 @@ public sealed class FabricSimulator
             {
                 int c = BitOperations.TrailingZeroCount(mask);
                 mask &= mask - 1;
-                var map = _chan[c]!;
-                int ch = map[pe] - 1;
-                int slot = ch * _depth + _chs[ch].RbHead;
-                if (_rb[slot].Ready > now) continue;
-                int port = _rb[slot].Port;
-                if ((_chs[ch].Rx & (1 << port)) == 0) { _rxWaits++; continue; }
-                int tx = _chs[ch].Tx;
+                int ch = _chan[c]![pe] - 1;
+                ref Chan chn = ref _chs[ch];
+                ref RbSlot head = ref _rb[ch * _depth + chn.RbHead];
+                if (head.Ready > now) continue;
+                if ((chn.Rx & (1 << head.Port)) == 0) { _rxWaits++; continue; }
+                int tx = chn.Tx;
                 if (tx == 0) throw new InvalidOperationException($"wavelet on color {c} at PE ({pe % Width}, {pe / Width}) has no tx port");
+                ref Link links = ref _links[pe * 5];
                 bool ok = true;
                 for (int t = tx; t != 0; t &= t - 1)
                 {
                     int p = BitOperations.TrailingZeroCount(t);
-                    if (_linkUsed[pe * 5 + p] == now) { ok = false; break; }
-                    if (p == PortIndex.Ramp) { if (_chs[ch].CqCount >= _depth) { ok = false; break; } }
+                    if (Unsafe.Add(ref links, p).Used == now) { ok = false; break; }
+                    if (p == PortIndex.Ramp) { if (chn.CqCount >= _depth) { ok = false; break; } }
                     else
                     {
-                        int nch = _chs[ch].Nbr[p] - 1;
+                        int nch = chn.Nbr[p] - 1;
                         if (nch < 0) nch = LinkNeighbor(ch, pe, p, c);
                         if (nch < 0) throw new InvalidOperationException($"wavelet on color {c} leaves PE ({pe % Width}, {pe / Width}) through port {(Ports)(1 << p)} to a PE with no route for color {c}");
                         if (_chs[nch].RbCount >= _depth) { ok = false; break; }
                     }
                 }
                 if (!ok) { _stalls++; continue; }
-                uint pay = _rb[slot].Pay;
-                _chs[ch].RbHead = (byte)((_chs[ch].RbHead + 1) & _mask);
-                if (--_chs[ch].RbCount == 0) _pend[pe] &= ~(1u << c);
-                if (_chs[ch].PendPops > 0 && --_chs[ch].PendPops == 0) { _chs[ch].Rx = _chs[ch].PendRx; _chs[ch].Tx = _chs[ch].PendTx; }
+                uint pay = head.Pay;
+                chn.RbHead = (byte)((chn.RbHead + 1) & _mask);
+                if (--chn.RbCount == 0) _pend[pe] &= ~(1u << c);
+                if (chn.PendPops > 0 && --chn.PendPops == 0) { chn.Rx = chn.PendRx; chn.Tx = chn.PendTx; }
                 for (int t = tx; t != 0; t &= t - 1)
                 {
                     int p = BitOperations.TrailingZeroCount(t);
-                    _linkUsed[pe * 5 + p] = now;
-                    _linkCount[pe * 5 + p]++;
+                    ref Link link = ref Unsafe.Add(ref links, p);
+                    link.Used = now;
+                    link.Count++;
                     if (p == PortIndex.Ramp)
                     {
-                        int cnt = _chs[ch].CqCount;
-                        int s2 = ch * _depth + ((_chs[ch].CqHead + cnt) & _mask);
-                        _cq[s2].Pay = pay; _cq[s2].Ready = now + 1;
-                        _chs[ch].CqCount = (byte)(cnt + 1);
+                        int cnt = chn.CqCount;
+                        ref CqSlot tail = ref _cq[ch * _depth + ((chn.CqHead + cnt) & _mask)];
+                        tail.Pay = pay; tail.Ready = now + 1;
+                        chn.CqCount = (byte)(cnt + 1);
                         if (cnt + 1 > _peakBuffer) _peakBuffer = cnt + 1;
-                        int w = _chs[ch].WaitOp;
-                        if (w >= 0) { _chs[ch].WaitOp = -1; AddActiveOp(w); }
-                        else if (_chs[ch].CeBusy == 0) Sched(pe);
+                        int w = chn.WaitOp;
+                        if (w >= 0) { chn.WaitOp = -1; AddActiveOp(w); }
+                        else if (chn.CeBusy == 0) Sched(pe);
                     }
                     else
                     {
                         _waveletHops++;
-                        int nch = _chs[ch].Nbr[p] - 1;
+                        int nch = chn.Nbr[p] - 1;
                         int npe = _chs[nch].Pe;
                         RbPush(nch, pay, PortIndex.Opposite(p));
                         _pend[npe] |= 1u << c;
@@ -852,7 +857,7 @@ public sealed class FabricSimulator
     public IReadOnlyList<PhaseSpan> Phases => _phases;
 
     /// <summary>Wavelets that left PE (x, y) through port <paramref name="port"/> (see <see cref="PortIndex"/>).</summary>
-    public int LinkWavelets(int x, int y, int port) => _linkCount[(y * Width + x) * 5 + port];
+    public int LinkWavelets(int x, int y, int port) => _links[(y * Width + x) * 5 + port].Count;
 
     /// <summary>Counters of the run so far.</summary>
     public FabricStats Stats(Region? over = null)
