@@ -31,6 +31,7 @@ public sealed class FabricSimulator
 
     // per PE
     private readonly byte[]?[] _sram;
+    private readonly nint[] _sramBase;  // address of each PE's (pinned) SRAM, so the per-element step never touches the array object
     private readonly long[] _busyUntil;
     private readonly ulong[] _active;   // bit c < 24: unused; bit 32+id: local task activated
     private readonly ulong[] _blocked;  // bit c: data task of color c blocked; bit 32+id: local task blocked
@@ -39,27 +40,57 @@ public sealed class FabricSimulator
     private readonly byte[] _inAct;     // router in the active list
     private readonly byte[] _inSched;   // PE in the schedule list
     private readonly int[] _injUsed;    // last cycle the ramp carried a wavelet from the CE into the router
-    private readonly int[] _linkUsed;   // (pe·5 + port): last cycle an output link carried a wavelet
-    private readonly int[] _linkCount;  // (pe·5 + port): wavelets that left through the port
+    private readonly Link[] _links;     // (pe·5 + port): output links
     private readonly int[]?[] _chan = new int[Colors][]; // per color, per PE: channel index + 1
 
     // per channel (a (PE, color) pair with a route)
     private int _nch, _chCap;
-    private byte[] _rx = [], _tx = [], _rbHead = [], _rbCount = [], _cqHead = [], _cqCount = [], _ceBusy = [];
-    private int[] _waitOp = [], _chPe = [], _pendPops = [];
-    private byte[] _pendRx = [], _pendTx = [];
-    private uint[] _rbPay = [], _cqPay = [];
-    private int[] _rbReady = [], _cqReady = [];
-    private byte[] _rbPort = [];
+    // one struct per channel, so a router or instruction step touches one cache line of channel state, not a dozen arrays
+    private Chan[] _chs = [];
+    private RbSlot[] _rb = [];  // router input buffer slots, _depth per channel
+    private CqSlot[] _cq = [];  // compute-engine input queue slots, _depth per channel
+
+    private struct Chan
+    {
+        public byte Rx, Tx, RbHead, RbCount, CqHead, CqCount, CeBusy, PendRx, PendTx;
+        public int WaitOp, Pe, PendPops;
+        public Int4 Nbr; // per port: the same color's channel on the neighbour behind it, + 1 (0: not looked up yet)
+    }
+
+    [InlineArray(4)]
+    private struct Int4 { private int _e; }
+
+    private struct Link
+    {
+        public int Used;  // last cycle the link carried a wavelet
+        public int Count; // wavelets that left through it
+    }
+
+    private struct RbSlot { public uint Pay; public int Ready; public byte Port; }
+    private struct CqSlot { public uint Pay; public int Ready; }
 
     // fabric instructions in flight
     private struct FabOp
     {
-        public int Pe, ChA, ChB, ChD, Index, Length;
+        public int Pe, ChA, ChB, ChD, Index, Length, DColor;
+        public Operand A, B, D;
         public VecOp Op;
-        public Dsd D, A, B;
         public Completion Done;
         public byte State; // 0 free, 1 active list, 2 parked, 3 waiting to start
+    }
+
+    // a DSD flattened for the per-element step: byte offset of element 0 and bytes per element step
+    private struct Operand
+    {
+        public int Off, Step;
+        public float Value;
+        public DsdKind Kind;
+        public DType Type;
+
+        public static Operand Of(in Dsd d) => new()
+        {
+            Off = d.Address, Step = d.Stride * (d.Type == DType.Float32 ? 4 : 2), Value = d.Value, Kind = d.Kind, Type = d.Type,
+        };
     }
     private FabOp[] _ops = new FabOp[64];
     private int _opCount;
@@ -72,7 +103,7 @@ public sealed class FabricSimulator
     private int[] _sched = new int[64], _sched2 = new int[64];
     private int _schedCount;
 
-    private readonly PriorityQueue<long, (long T, long S)> _events = new(Comparer<(long T, long S)>.Create((a, b) => a.T != b.T ? a.T.CompareTo(b.T) : a.S.CompareTo(b.S)));
+    private readonly EventQueue _events = new();
     private long _seq;
     private readonly List<PeProgram> _programs = new();
 
@@ -101,6 +132,7 @@ public sealed class FabricSimulator
         _mask = _depth - 1;
         _n = checked(Width * Height);
         _sram = new byte[]?[_n];
+        _sramBase = new nint[_n];
         _busyUntil = new long[_n];
         _active = new ulong[_n];
         _blocked = new ulong[_n];
@@ -109,10 +141,9 @@ public sealed class FabricSimulator
         _inAct = new byte[_n];
         _inSched = new byte[_n];
         _injUsed = new int[_n];
-        _linkUsed = new int[_n * 5];
-        _linkCount = new int[_n * 5];
+        _links = new Link[_n * 5];
         Array.Fill(_injUsed, -1);
-        Array.Fill(_linkUsed, -1);
+        Array.Fill(_links, new Link { Used = -1 });
     }
 
     /// <summary>The wafer.</summary>
@@ -176,7 +207,7 @@ public sealed class FabricSimulator
 
     // ---------------------------------------------------------------- SRAM
 
-    internal Span<byte> Sram(int pe, int address, int bytes)
+    internal unsafe Span<byte> Sram(int pe, int address, int bytes)
     {
         int need = address + bytes;
         if (address < 0 || need > Spec.PeSramBytes)
@@ -185,8 +216,11 @@ public sealed class FabricSimulator
         if (m == null || m.Length < need)
         {
             int size = Math.Min(Spec.PeSramBytes, Math.Max((need + 63) & ~63, m == null ? 0 : 2 * m.Length));
-            Array.Resize(ref m, size);
+            var grown = GC.AllocateArray<byte>(size, pinned: true);
+            m?.CopyTo(grown, 0);
+            m = grown;
             _sram[pe] = m;
+            _sramBase[pe] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(m));
         }
         return m.AsSpan(address, bytes);
     }
@@ -216,21 +250,21 @@ public sealed class FabricSimulator
                 throw new InvalidOperationException($"route on color {color} at PE ({x}, {y}) uses the {bit} link to ({nx}, {ny}), which is dead or off the fabric");
         }
         int ch = Channel(pe, color, create: true);
-        if (fromTask && _rbCount[ch] > 0)
+        if (fromTask && _chs[ch].RbCount > 0)
         {
             // a switch change applies after the wavelets already queued on the old route have left
-            _pendPops[ch] = _rbCount[ch]; _pendRx[ch] = (byte)rx; _pendTx[ch] = (byte)tx;
+            _chs[ch].PendPops = _chs[ch].RbCount; _chs[ch].PendRx = (byte)rx; _chs[ch].PendTx = (byte)tx;
         }
-        else { _rx[ch] = (byte)rx; _tx[ch] = (byte)tx; _pendPops[ch] = 0; }
+        else { _chs[ch].Rx = (byte)rx; _chs[ch].Tx = (byte)tx; _chs[ch].PendPops = 0; }
         if (fromTask && _curPe == pe) _cursor += _o.RouteCycles;
-        if (_rbCount[ch] > 0) ActivateRouter(pe); // a waiting wavelet may now match the new route
+        if (_chs[ch].RbCount > 0) ActivateRouter(pe); // a waiting wavelet may now match the new route
     }
 
     /// <summary>The route (rx, tx) of a color on a PE; (None, None) when unset.</summary>
     public (Ports Rx, Ports Tx) RouteOf(int x, int y, int color)
     {
         int ch = Channel(y * Width + x, color, create: false);
-        return ch < 0 ? (Ports.None, Ports.None) : ((Ports)_rx[ch], (Ports)_tx[ch]);
+        return ch < 0 ? (Ports.None, Ports.None) : ((Ports)_chs[ch].Rx, (Ports)_chs[ch].Tx);
     }
 
     private int Channel(int pe, int color, bool create)
@@ -246,21 +280,17 @@ public sealed class FabricSimulator
         if (_nch == _chCap) GrowChannels();
         c = _nch++;
         map[pe] = c + 1;
-        _chPe[c] = pe;
-        _waitOp[c] = -1;
+        _chs[c].Pe = pe;
+        _chs[c].WaitOp = -1;
         return c;
     }
 
     private void GrowChannels()
     {
         int cap = Math.Max(256, _chCap * 2);
-        Array.Resize(ref _rx, cap); Array.Resize(ref _tx, cap);
-        Array.Resize(ref _rbHead, cap); Array.Resize(ref _rbCount, cap);
-        Array.Resize(ref _cqHead, cap); Array.Resize(ref _cqCount, cap);
-        Array.Resize(ref _ceBusy, cap); Array.Resize(ref _waitOp, cap); Array.Resize(ref _chPe, cap);
-        Array.Resize(ref _pendPops, cap); Array.Resize(ref _pendRx, cap); Array.Resize(ref _pendTx, cap);
-        Array.Resize(ref _rbPay, cap * _depth); Array.Resize(ref _rbReady, cap * _depth); Array.Resize(ref _rbPort, cap * _depth);
-        Array.Resize(ref _cqPay, cap * _depth); Array.Resize(ref _cqReady, cap * _depth);
+        Array.Resize(ref _chs, cap);
+        Array.Resize(ref _rb, cap * _depth);
+        Array.Resize(ref _cq, cap * _depth);
         _chCap = cap;
     }
 
@@ -290,7 +320,7 @@ public sealed class FabricSimulator
 
     private void Event(long time, int kind, int pe, int arg)
     {
-        _events.Enqueue(((long)kind << 56) | ((long)arg << 32) | (uint)pe, (time, _seq++));
+        _events.Enqueue(((long)kind << 56) | ((long)arg << 32) | (uint)pe, time, _seq++);
     }
 
     private void TrySchedule(int pe)
@@ -299,12 +329,12 @@ public sealed class FabricSimulator
         var prog = _programs[_prog[pe] - 1];
         ulong ready = _active[pe] & ~_blocked[pe];
         bool retry = false;
-        for (int c = 0; c < Colors; c++)
+        for (uint colors = prog.DataTaskMask & ~(uint)_blocked[pe]; colors != 0; colors &= colors - 1)
         {
-            if (prog.DataTasks[c] == null || (_blocked[pe] & (1UL << c)) != 0) continue;
+            int c = BitOperations.TrailingZeroCount(colors);
             int ch = Channel(pe, c, create: false);
-            if (ch < 0 || _cqCount[ch] == 0 || _ceBusy[ch] != 0) continue;
-            if (_cqReady[ch * _depth + _cqHead[ch]] > _now) { retry = true; continue; }
+            if (ch < 0 || _chs[ch].CqCount == 0 || _chs[ch].CeBusy != 0) continue;
+            if (_cq[ch * _depth + _chs[ch].CqHead].Ready > _now) { retry = true; continue; }
             ready |= 1UL << c;
         }
         if (ready == 0) { if (retry) Sched(pe); return; }
@@ -355,21 +385,24 @@ public sealed class FabricSimulator
         if (!async) throw new InvalidOperationException($"{op}: instructions with a fabric operand must be started asynchronously (Pe.Start)");
         int i = NewOp();
         ref var o = ref _ops[i];
-        o.Pe = pe; o.Op = op; o.D = d; o.A = a; o.B = b; o.Done = done; o.Index = 0; o.Length = len;
+        o.Pe = pe; o.Op = op; o.D = Operand.Of(d); o.A = Operand.Of(a); o.B = Operand.Of(b); o.DColor = d.Color; o.Done = done; o.Index = 0; o.Length = len;
         o.ChA = a.Kind == DsdKind.FabricIn ? RequireChannel(pe, a.Color, "receive") : NoChannel;
         o.ChB = b.Kind == DsdKind.FabricIn ? RequireChannel(pe, b.Color, "receive") : NoChannel;
         o.ChD = d.Kind == DsdKind.FabricOut ? RequireChannel(pe, d.Color, "send") : NoChannel;
-        if (o.ChA >= 0) _ceBusy[o.ChA]++;
-        if (o.ChB >= 0) _ceBusy[o.ChB]++;
+        if (o.ChA >= 0) _chs[o.ChA].CeBusy++;
+        if (o.ChB >= 0) _chs[o.ChB].CeBusy++;
         o.State = 3;
         foreach (var m in (ReadOnlySpan<Dsd>)[d, a, b])
             if (m.Kind == DsdKind.Memory && len > 0)
             {
+                // the element step reads 4 bytes for float32 and 2 otherwise, unchecked (see StepOp)
+                if (m.Type is not (DType.Float32 or DType.Float16 or DType.BFloat16))
+                    throw new ArgumentException($"{op}: fabric instructions move float32, float16 or bfloat16, not {m.Type}");
                 int es = m.Type.Size();
                 int lo = Math.Min(m.Address, m.Address + (len - 1) * m.Stride * es), hi = Math.Max(m.Address, m.Address + (len - 1) * m.Stride * es);
                 Sram(pe, lo, hi - lo + es);
             }
-        _sram[pe] ??= new byte[64];
+        if (_sram[pe] == null) Sram(pe, 0, 1);
         Event(_cursor, 2, pe, i);
     }
 
@@ -543,23 +576,24 @@ public sealed class FabricSimulator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint CqPop(int ch)
     {
-        int slot = ch * _depth + _cqHead[ch];
-        uint w = _cqPay[slot];
-        _cqHead[ch] = (byte)((_cqHead[ch] + 1) & _mask);
-        _cqCount[ch]--;
+        int slot = ch * _depth + _chs[ch].CqHead;
+        uint w = _cq[slot].Pay;
+        _chs[ch].CqHead = (byte)((_chs[ch].CqHead + 1) & _mask);
+        _chs[ch].CqCount--;
         return w;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void RbPush(int ch, uint payload, int port)
     {
-        int cnt = _rbCount[ch];
-        int slot = ch * _depth + ((_rbHead[ch] + cnt) & _mask);
-        _rbPay[slot] = payload; _rbReady[slot] = (int)_now + 1; _rbPort[slot] = (byte)port;
-        _rbCount[ch] = (byte)(cnt + 1);
+        int cnt = _chs[ch].RbCount;
+        int slot = ch * _depth + ((_chs[ch].RbHead + cnt) & _mask);
+        _rb[slot].Pay = payload; _rb[slot].Ready = (int)_now + 1; _rb[slot].Port = (byte)port;
+        _chs[ch].RbCount = (byte)(cnt + 1);
         if (cnt + 1 > _peakBuffer) _peakBuffer = cnt + 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ActivateRouter(int pe)
     {
         if (_inAct[pe] != 0) return;
@@ -588,13 +622,13 @@ public sealed class FabricSimulator
             if (_actRCount == 0 && _actOpCount == 0 && _schedCount == 0)
             {
                 if (_events.Count == 0) break;
-                _events.TryPeek(out _, out var pri);
-                if (pri.T > _now) _now = pri.T;
+                if (_events.PeekTime > _now) _now = _events.PeekTime;
             }
             if (_now > _o.MaxCycles) throw new InvalidOperationException($"simulation exceeded {_o.MaxCycles} cycles (a hung program?)");
-            while (_events.TryPeek(out long ev, out var p) && p.T <= _now)
+            while (_events.Count > 0 && _events.PeekTime <= _now)
             {
-                _events.Dequeue();
+                long ev = _events.PeekPayload;
+                _events.RemoveMin();
                 _events0++;
                 int kind = (int)(ev >> 56), pe = (int)(ev & 0xFFFFFFFF), arg = (int)((ev >> 32) & 0xFFFFFF);
                 switch (kind)
@@ -645,53 +679,55 @@ public sealed class FabricSimulator
             {
                 int c = BitOperations.TrailingZeroCount(mask);
                 mask &= mask - 1;
-                var map = _chan[c]!;
-                int ch = map[pe] - 1;
-                int slot = ch * _depth + _rbHead[ch];
-                if (_rbReady[slot] > now) continue;
-                int port = _rbPort[slot];
-                if ((_rx[ch] & (1 << port)) == 0) { _rxWaits++; continue; }
-                int tx = _tx[ch];
+                int ch = _chan[c]![pe] - 1;
+                ref Chan chn = ref _chs[ch];
+                ref RbSlot head = ref _rb[ch * _depth + chn.RbHead];
+                if (head.Ready > now) continue;
+                if ((chn.Rx & (1 << head.Port)) == 0) { _rxWaits++; continue; }
+                int tx = chn.Tx;
                 if (tx == 0) throw new InvalidOperationException($"wavelet on color {c} at PE ({pe % Width}, {pe / Width}) has no tx port");
+                ref Link links = ref _links[pe * 5];
                 bool ok = true;
                 for (int t = tx; t != 0; t &= t - 1)
                 {
                     int p = BitOperations.TrailingZeroCount(t);
-                    if (_linkUsed[pe * 5 + p] == now) { ok = false; break; }
-                    if (p == PortIndex.Ramp) { if (_cqCount[ch] >= _depth) { ok = false; break; } }
+                    if (Unsafe.Add(ref links, p).Used == now) { ok = false; break; }
+                    if (p == PortIndex.Ramp) { if (chn.CqCount >= _depth) { ok = false; break; } }
                     else
                     {
-                        int nch = map[Neighbor(pe, p)] - 1;
+                        int nch = chn.Nbr[p] - 1;
+                        if (nch < 0) nch = LinkNeighbor(ch, pe, p, c);
                         if (nch < 0) throw new InvalidOperationException($"wavelet on color {c} leaves PE ({pe % Width}, {pe / Width}) through port {(Ports)(1 << p)} to a PE with no route for color {c}");
-                        if (_rbCount[nch] >= _depth) { ok = false; break; }
+                        if (_chs[nch].RbCount >= _depth) { ok = false; break; }
                     }
                 }
                 if (!ok) { _stalls++; continue; }
-                uint pay = _rbPay[slot];
-                _rbHead[ch] = (byte)((_rbHead[ch] + 1) & _mask);
-                if (--_rbCount[ch] == 0) _pend[pe] &= ~(1u << c);
-                if (_pendPops[ch] > 0 && --_pendPops[ch] == 0) { _rx[ch] = _pendRx[ch]; _tx[ch] = _pendTx[ch]; }
+                uint pay = head.Pay;
+                chn.RbHead = (byte)((chn.RbHead + 1) & _mask);
+                if (--chn.RbCount == 0) _pend[pe] &= ~(1u << c);
+                if (chn.PendPops > 0 && --chn.PendPops == 0) { chn.Rx = chn.PendRx; chn.Tx = chn.PendTx; }
                 for (int t = tx; t != 0; t &= t - 1)
                 {
                     int p = BitOperations.TrailingZeroCount(t);
-                    _linkUsed[pe * 5 + p] = now;
-                    _linkCount[pe * 5 + p]++;
+                    ref Link link = ref Unsafe.Add(ref links, p);
+                    link.Used = now;
+                    link.Count++;
                     if (p == PortIndex.Ramp)
                     {
-                        int cnt = _cqCount[ch];
-                        int s2 = ch * _depth + ((_cqHead[ch] + cnt) & _mask);
-                        _cqPay[s2] = pay; _cqReady[s2] = now + 1;
-                        _cqCount[ch] = (byte)(cnt + 1);
+                        int cnt = chn.CqCount;
+                        ref CqSlot tail = ref _cq[ch * _depth + ((chn.CqHead + cnt) & _mask)];
+                        tail.Pay = pay; tail.Ready = now + 1;
+                        chn.CqCount = (byte)(cnt + 1);
                         if (cnt + 1 > _peakBuffer) _peakBuffer = cnt + 1;
-                        int w = _waitOp[ch];
-                        if (w >= 0) { _waitOp[ch] = -1; AddActiveOp(w); }
-                        else if (_ceBusy[ch] == 0) Sched(pe);
+                        int w = chn.WaitOp;
+                        if (w >= 0) { chn.WaitOp = -1; AddActiveOp(w); }
+                        else if (chn.CeBusy == 0) Sched(pe);
                     }
                     else
                     {
                         _waveletHops++;
-                        int npe = Neighbor(pe, p);
-                        int nch = map[npe] - 1;
+                        int nch = chn.Nbr[p] - 1;
+                        int npe = _chs[nch].Pe;
                         RbPush(nch, pay, PortIndex.Opposite(p));
                         _pend[npe] |= 1u << c;
                         ActivateRouter(npe);
@@ -703,6 +739,14 @@ public sealed class FabricSimulator
         }
         for (int i = n0; i < _actRCount; i++) _actR[j++] = _actR[i];
         _actRCount = j;
+    }
+
+    // channels are never removed, so a neighbour's channel, once it exists, can be remembered
+    private int LinkNeighbor(int ch, int pe, int port, int color)
+    {
+        int nch = _chan[color]![Neighbor(pe, port)] - 1;
+        if (nch >= 0) _chs[ch].Nbr[port] = nch + 1;
+        return nch;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -732,41 +776,42 @@ public sealed class FabricSimulator
 
     // 0: keep polling; 1: left the active list (parked or done)
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int StepOp(int id, int now)
+    private unsafe int StepOp(int id, int now)
     {
         ref var o = ref _ops[id];
         int pe = o.Pe;
         if (o.ChA >= 0)
         {
             int ch = o.ChA;
-            if (_cqCount[ch] == 0) { _waitOp[ch] = id; o.State = 2; return 1; }
-            if (_cqReady[ch * _depth + _cqHead[ch]] > now) return 0;
+            if (_chs[ch].CqCount == 0) { _chs[ch].WaitOp = id; o.State = 2; return 1; }
+            if (_cq[ch * _depth + _chs[ch].CqHead].Ready > now) return 0;
         }
         if (o.ChB >= 0)
         {
             int ch = o.ChB;
-            if (_cqCount[ch] == 0) { _waitOp[ch] = id; o.State = 2; return 1; }
-            if (_cqReady[ch * _depth + _cqHead[ch]] > now) return 0;
+            if (_chs[ch].CqCount == 0) { _chs[ch].WaitOp = id; o.State = 2; return 1; }
+            if (_cq[ch * _depth + _chs[ch].CqHead].Ready > now) return 0;
         }
-        if (o.ChD >= 0 && (_rbCount[o.ChD] >= _depth || _injUsed[pe] == now)) { _stalls++; return 0; }
+        if (o.ChD >= 0 && (_chs[o.ChD].RbCount >= _depth || _injUsed[pe] == now)) { _stalls++; return 0; }
         int idx = o.Index;
-        var mem = _sram[pe]!;
-        float a = o.A.Kind switch { DsdKind.FabricIn => Decode(CqPop(o.ChA), o.A.Type), DsdKind.Memory => Fetch(mem, o.A, idx), DsdKind.Scalar => o.A.Value, _ => 0 };
-        float b = o.B.Kind switch { DsdKind.FabricIn => Decode(CqPop(o.ChB), o.B.Type), DsdKind.Memory => Fetch(mem, o.B, idx), DsdKind.Scalar => o.B.Value, _ => 0 };
+        // Issue grew SRAM over every memory operand's whole range and SRAM only grows, so element accesses need no bounds check
+        ref byte mem = ref Unsafe.AsRef<byte>((void*)_sramBase[pe]);
+        float a = o.A.Kind switch { DsdKind.FabricIn => Decode(CqPop(o.ChA), o.A.Type), DsdKind.Memory => Fetch(ref mem, o.A, idx), DsdKind.Scalar => o.A.Value, _ => 0 };
+        float b = o.B.Kind switch { DsdKind.FabricIn => Decode(CqPop(o.ChB), o.B.Type), DsdKind.Memory => Fetch(ref mem, o.B, idx), DsdKind.Scalar => o.B.Value, _ => 0 };
         float v;
         if (o.Op == VecOp.Mov) v = a;
         else
         {
-            float dOld = o.Op == VecOp.Fma && o.D.Kind == DsdKind.Memory ? Fetch(mem, o.D, idx) : 0;
+            float dOld = o.Op == VecOp.Fma && o.D.Kind == DsdKind.Memory ? Fetch(ref mem, o.D, idx) : 0;
             v = Apply(o.Op, a, b, dOld);
             if (o.Op == VecOp.Fma) _fmacs++;
         }
-        if (o.D.Kind == DsdKind.Memory) Store(mem, o.D, idx, v);
+        if (o.D.Kind == DsdKind.Memory) Store(ref mem, o.D, idx, v);
         else
         {
             RbPush(o.ChD, Encode(v, o.D.Type), PortIndex.Ramp);
             _injUsed[pe] = now;
-            _pend[pe] |= 1u << o.D.Color;
+            _pend[pe] |= 1u << o.DColor;
             ActivateRouter(pe);
         }
         _busyCycles++;
@@ -774,8 +819,8 @@ public sealed class FabricSimulator
         o.Index = idx + 1;
         if (o.Index < o.Length) return 0;
         // finished
-        if (o.ChA >= 0) { _ceBusy[o.ChA]--; if (_cqCount[o.ChA] > 0) Sched(pe); }
-        if (o.ChB >= 0) { _ceBusy[o.ChB]--; if (_cqCount[o.ChB] > 0) Sched(pe); }
+        if (o.ChA >= 0) { _chs[o.ChA].CeBusy--; if (_chs[o.ChA].CqCount > 0) Sched(pe); }
+        if (o.ChB >= 0) { _chs[o.ChB].CeBusy--; if (_chs[o.ChB].CqCount > 0) Sched(pe); }
         o.State = 0;
         _freeOps.Push(id);
         Complete(pe, o.Done, now + 1);
@@ -783,17 +828,19 @@ public sealed class FabricSimulator
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Fetch(byte[] mem, in Dsd d, int i)
+    private static float Fetch(ref byte mem, in Operand d, int i)
     {
-        if (d.Type == DType.Float32) return Unsafe.ReadUnaligned<float>(ref mem[d.Address + i * d.Stride * 4]);
-        return Load16(Unsafe.ReadUnaligned<ushort>(ref mem[d.Address + i * d.Stride * 2]), d.Type);
+        ref byte at = ref Unsafe.Add(ref mem, d.Off + i * d.Step);
+        if (d.Type == DType.Float32) return Unsafe.ReadUnaligned<float>(ref at);
+        return Load16(Unsafe.ReadUnaligned<ushort>(ref at), d.Type);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(byte[] mem, in Dsd d, int i, float v)
+    private static void Store(ref byte mem, in Operand d, int i, float v)
     {
-        if (d.Type == DType.Float32) Unsafe.WriteUnaligned(ref mem[d.Address + i * d.Stride * 4], v);
-        else Unsafe.WriteUnaligned(ref mem[d.Address + i * d.Stride * 2], Store16(v, d.Type));
+        ref byte at = ref Unsafe.Add(ref mem, d.Off + i * d.Step);
+        if (d.Type == DType.Float32) Unsafe.WriteUnaligned(ref at, v);
+        else Unsafe.WriteUnaligned(ref at, Store16(v, d.Type));
     }
 
     private static uint Encode(float v, DType t) => t == DType.Float32 ? BitConverter.SingleToUInt32Bits(v) : Store16(v, t);
@@ -810,7 +857,7 @@ public sealed class FabricSimulator
     public IReadOnlyList<PhaseSpan> Phases => _phases;
 
     /// <summary>Wavelets that left PE (x, y) through port <paramref name="port"/> (see <see cref="PortIndex"/>).</summary>
-    public int LinkWavelets(int x, int y, int port) => _linkCount[(y * Width + x) * 5 + port];
+    public int LinkWavelets(int x, int y, int port) => _links[(y * Width + x) * 5 + port].Count;
 
     /// <summary>Counters of the run so far.</summary>
     public FabricStats Stats(Region? over = null)

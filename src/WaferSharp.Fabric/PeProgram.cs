@@ -17,6 +17,7 @@ public abstract class PeProgram
     internal readonly TaskBody?[] LocalTasks = new TaskBody?[32];
     internal readonly DataTaskBody?[] DataTasks = new DataTaskBody?[FabricSimulator.Colors];
     internal readonly string[] TaskNames = new string[32 + FabricSimulator.Colors];
+    internal uint DataTaskMask; // colors with a bound data task, so the scheduler skips the others
 
     /// <summary>The region the program was loaded on (set by <see cref="FabricSimulator.Load"/>).</summary>
     public Region Region { get; internal set; }
@@ -37,6 +38,7 @@ public abstract class PeProgram
     {
         if ((uint)color >= FabricSimulator.Colors) throw new ArgumentOutOfRangeException(nameof(color), $"color {color} must be 0…{FabricSimulator.Colors - 1}");
         DataTasks[color] = body;
+        DataTaskMask |= 1u << color;
         TaskNames[color] = name ?? $"data{color}";
     }
 

@@ -37,6 +37,7 @@ public static class PortIndex
     public const int Ramp = 4;
 
     /// <summary>The port on the neighbour at which a wavelet leaving through <paramref name="port"/> arrives.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static int Opposite(int port) => port switch { North => South, South => North, East => West, West => East, _ => Ramp };
 
     /// <summary>The single port of a one-port mask.</summary>
