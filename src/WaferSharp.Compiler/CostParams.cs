@@ -30,7 +30,7 @@ public sealed record CostParams
         Lanes = spec.SimdWidth(DType);
         ElementBytes = DType.Size();
         Alpha = spec.HopCycles;
-        Beta = spec.RelayCycles; // calibrated on the fabric simulator (CalibratedRelayCycles); a spec may override it
+        Beta = spec.RelayCycles; // 12 cycles, calibrated on the fabric simulator (docs/FIDELITY.md)
         LinkBytesPerCycle = spec.WaveletBytes * spec.LinkWaveletsPerCycle;
         SramReadBytesPerCycle = spec.SramReadBytesPerCycle;
         SramWriteBytesPerCycle = spec.SramWriteBytesPerCycle;
@@ -49,7 +49,7 @@ public sealed record CostParams
     public int ElementBytes { get; init; }
     /// <summary>α: cycles per router hop.</summary>
     public double Alpha { get; init; }
-    /// <summary>β: cycles per software relay stage (receive, re-parse, re-inject).</summary>
+    /// <summary>β: cycles per software relay stage (receive, re-parse, re-inject; in a multicast GEMM step, the route switch, re-injection and completion tasks).</summary>
     public double Beta { get; init; }
     /// <summary>t_w⁻¹: bytes per link per cycle (one 32-bit wavelet).</summary>
     public double LinkBytesPerCycle { get; init; }
@@ -57,11 +57,6 @@ public sealed record CostParams
     public double SramReadBytesPerCycle { get; init; }
     /// <summary>SRAM write bandwidth per PE.</summary>
     public double SramWriteBytesPerCycle { get; init; }
-    /// <summary>
-    /// β measured on the fabric simulator: the per-step synchronisation of a multicast GEMM step (the step's roots switch
-    /// routes and re-inject, receivers' completion tasks run) — 12 cycles (docs/FIDELITY.md, "Compiler vs fabric simulator").
-    /// </summary>
-    public const double CalibratedRelayCycles = 12;
     /// <summary>Fixed cost of starting a kernel on a region (first task switch and instruction issue; calibrated on the fabric simulator).</summary>
     public double KernelOverheadCycles { get; init; } = 4;
     /// <summary>Cycles from a task being activated to its first instruction (task switch).</summary>

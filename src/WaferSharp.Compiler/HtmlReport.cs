@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Compiler;
 
@@ -88,10 +89,5 @@ public static class HtmlReport
     }
 
     /// <summary>Writes the report atomically (temp file, then rename).</summary>
-    public static void Save(WaferProgram prog, string path)
-    {
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, Render(prog));
-        File.Move(tmp, path, overwrite: true);
-    }
+    public static void Save(WaferProgram prog, string path) => AtomicFile.WriteAllText(path, Render(prog));
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Compiler;
 
@@ -279,8 +280,6 @@ public sealed class WaferProgram
     /// <summary>Writes the JSON atomically (temp file, then rename).</summary>
     public void Save(string path)
     {
-        var tmp = path + ".tmp";
-        using (var f = File.Create(tmp)) JsonSerializer.Serialize(f, this, JsonOptions);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.Write(path, f => JsonSerializer.Serialize(f, this, JsonOptions));
     }
 }

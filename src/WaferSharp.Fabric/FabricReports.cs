@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Fabric;
 
@@ -51,7 +52,7 @@ public static class FabricReports
             w.WriteEndArray();
             w.WriteEndObject();
         }
-        WriteAtomic(path, ms.ToArray());
+        AtomicFile.WriteAllBytes(path, ms.ToArray());
     }
 
     /// <summary>Writes an SVG heatmap: one cell per PE, with four bars per cell for the wavelets sent N, S, E, W.</summary>
@@ -92,13 +93,6 @@ public static class FabricReports
                 sb.Append('\n');
             }
         sb.Append("</svg>\n");
-        WriteAtomic(path, Encoding.UTF8.GetBytes(sb.ToString()));
-    }
-
-    private static void WriteAtomic(string path, byte[] bytes)
-    {
-        var tmp = path + ".tmp";
-        File.WriteAllBytes(tmp, bytes);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, sb.ToString());
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Hardware;
 
@@ -140,8 +141,6 @@ public sealed class DefectMap
         sb.Append("# WaferSharp defect map: one dead PE per line as 'x y'\n");
         sb.Append(CultureInfo.InvariantCulture, $"fabric {Width} {Height}\n");
         foreach (var (x, y) in _dead) sb.Append(CultureInfo.InvariantCulture, $"{x} {y}\n");
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, sb.ToString());
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, sb.ToString());
     }
 }

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using WaferSharp.Onnx.Proto;
 using WaferSharp.Tensors;
+using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Onnx;
 
@@ -206,23 +207,7 @@ public sealed class OnnxModel
             }
             else if (t.DataLocation == 1) OnnxTensors.Inline(t, $"{Source}: initializer '{t.Name}'", BaseDir);
         }
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                copy.WriteTo(fs);
-                fs.Flush(true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        AtomicFile.Write(path, copy.WriteTo);
     }
 }

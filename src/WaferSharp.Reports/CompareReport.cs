@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using WaferSharp.Compiler;
+using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Reports;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using WaferSharp.Compiler;
+using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Reports;
 
@@ -165,27 +166,4 @@ public sealed class CompareResult
 
     /// <summary>Writes the JSON atomically (temp file in the same directory, then rename).</summary>
     public void SaveJson(string path) => AtomicFile.WriteAllText(path, ToJson() + "\n");
-}
-
-/// <summary>Atomic file writes: a temp file next to the target, then a rename, so a failure never leaves partial output.</summary>
-public static class AtomicFile
-{
-    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically.</summary>
-    public static void WriteAllText(string path, string text)
-    {
-        string full = Path.GetFullPath(path);
-        string? dir = Path.GetDirectoryName(full);
-        if (dir is not null && !Directory.Exists(dir)) throw new DirectoryNotFoundException($"directory not found: {dir} (create it first)");
-        string tmp = full + ".tmp" + Environment.ProcessId;
-        try
-        {
-            File.WriteAllText(tmp, text);
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-            throw;
-        }
-    }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using WaferSharp.Gpu;
+using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Cli;
 
@@ -59,7 +60,7 @@ public static class GpuInferCommand
             Console.WriteLine($"  tokens/s per user       {F(e.TokensPerSPerUser, "0.0")}");
             Console.WriteLine($"  tokens/s total          {F(e.TokensPerS, "0.0")}");
             Console.WriteLine($"  memory per GPU          {F(e.MemoryPerGpuBytes / GiB, "0.0")} GiB (KV cache {F(e.KvCacheBytesPerGpu / GiB, "0.00")})");
-            if (path is not null) GpuPlanCommand.AtomicWrite(path, text);
+            if (path is not null) AtomicFile.WriteAllText(path, text + "\n");
             return 0;
         });
         return cmd;

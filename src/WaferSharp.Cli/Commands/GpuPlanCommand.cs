@@ -4,6 +4,7 @@ using System.Text.Json;
 using WaferSharp.Gpu;
 using WaferSharp.Onnx;
 using WaferSharp.Zoo;
+using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Cli;
 
@@ -59,7 +60,7 @@ public static class GpuPlanCommand
             else
             {
                 Print(profile, cluster, job, res);
-                if (jsonPath is not null) AtomicWrite(jsonPath, JsonSerializer.Serialize(ToJson(profile, cluster, job, res), Indented));
+                if (jsonPath is not null) AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(ToJson(profile, cluster, job, res), Indented) + "\n");
             }
             return 0;
         });
@@ -83,14 +84,6 @@ public static class GpuPlanCommand
         "full" => Recompute.Full,
         _ => throw new CliErrors.UserError($"unknown --recompute '{s}'; use none, selective or full"),
     };
-
-    internal static void AtomicWrite(string path, string text)
-    {
-        string full = Path.GetFullPath(path);
-        string tmp = full + ".tmp" + Environment.ProcessId;
-        File.WriteAllText(tmp, text + "\n");
-        File.Move(tmp, full, overwrite: true);
-    }
 
     private static string F(double x, string fmt = "0.###") => x.ToString(fmt, CultureInfo.InvariantCulture);
     private const double GiB = 1L << 30;

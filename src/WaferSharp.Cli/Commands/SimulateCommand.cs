@@ -8,6 +8,7 @@ using WaferSharp.Fabric;
 using WaferSharp.Fabric.Kernels;
 using WaferSharp.Hardware;
 using WaferSharp.Tensors;
+using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Cli;
 
@@ -161,7 +162,7 @@ public static class SimulateCommand
             Console.WriteLine($"  PEs busy          {F(100 * st.BusyFraction, "0.0")}%, FMAC utilization {F(100 * st.FmacUtilization, "0.0")}%");
             Console.WriteLine($"  fabric            {st.WaveletHops} wavelet hops, peak buffer {st.PeakBufferOccupancy}, {st.BackPressureStalls} back-pressure stalls");
             Console.WriteLine($"  simulation speed  {F(peCycles / Math.Max(1e-9, wall), "E2")} PE-cycles/s ({F(wall, "0.00")} s)");
-            if (path is not null) GpuPlanCommand.AtomicWrite(path, text);
+            if (path is not null) AtomicFile.WriteAllText(path, text + "\n");
             return 0;
         });
         return cmd;

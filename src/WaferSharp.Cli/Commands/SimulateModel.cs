@@ -7,6 +7,7 @@ using WaferSharp.Fabric.Programs;
 using WaferSharp.Graph.Execution;
 using WaferSharp.Hardware;
 using WaferSharp.Runtime;
+using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Cli;
 
@@ -75,7 +76,7 @@ internal static class SimulateModel
         Console.WriteLine($"  vs CPU            max |diff| {F(maxDiff, "E2")} ({F(maxDiff / Math.Max(1e-30, maxRef), "E2")} relative)");
         Console.WriteLine($"  PEs busy          {F(100 * st.BusyFraction, "0.0")}%, FMAC utilization {F(100 * st.FmacUtilization, "0.0")}%");
         Console.WriteLine($"  simulation speed  {F(peCycles / Math.Max(1e-9, wall), "E2")} PE-cycles/s ({F(wall, "0.00")} s)");
-        if (jsonPath is not null) GpuPlanCommand.AtomicWrite(jsonPath, text);
+        if (jsonPath is not null) AtomicFile.WriteAllText(jsonPath, text + "\n");
         return 0;
     }
 }

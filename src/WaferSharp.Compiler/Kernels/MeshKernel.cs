@@ -100,11 +100,14 @@ public abstract class MeshKernel
     public static double LineReduce(long n, double words, CostParams p, bool broadcast)
     {
         if (n <= 1) return 0;
-        long half = n / 2;
-        double t = p.ChainStageCycles * half + words * (n >= 3 ? 2 : 1) + p.TaskStartCycles;
-        if (broadcast) t += p.Alpha * half + words + 2 + p.TaskStartCycles;
+        double t = Chain(n, words, p) + p.TaskStartCycles;
+        if (broadcast) t += p.Alpha * (n / 2) + words + 2 + p.TaskStartCycles;
         return t;
     }
+
+    // Pipelined chain of n PEs into their center: ⌊n/2⌋ stages; the center takes two streams through its one ramp.
+    private static double Chain(long n, double words, CostParams p) =>
+        n > 1 ? p.ChainStageCycles * (n / 2) + words * (n >= 3 ? 2 : 1) : 0;
 
     /// <summary>
     /// Center-rooted 2-D all-reduce of <paramref name="words"/> wavelets per PE on a w × h grid: rows reduce to the center
@@ -114,10 +117,8 @@ public abstract class MeshKernel
     public static double CenterAllReduce(int w, int h, double words, CostParams p)
     {
         if ((long)w * h <= 1) return 0;
-        double row = w > 1 ? p.ChainStageCycles * (w / 2) + words * (w >= 3 ? 2 : 1) : 0;
-        double col = h > 1 ? p.ChainStageCycles * (h / 2) + words * (h >= 3 ? 2 : 1) : 0;
         double bcast = p.Alpha * (w / 2 + h / 2) + words + 2;
-        return row + col + bcast + 4 * p.TaskStartCycles + 2;
+        return Chain(w, words, p) + Chain(h, words, p) + bcast + 4 * p.TaskStartCycles + 2;
     }
 
     /// <summary>Working-set cap of a weight-gradient GEMM that feeds the fused optimizer update (see <see cref="KernelWork.WorkingCap"/>).</summary>

@@ -642,36 +642,3 @@ public static class Npy
         }
     }
 }
-
-/// <summary>Write-to-temp-then-rename helper shared by the file writers in this folder.</summary>
-internal static class AtomicFile
-{
-    /// <summary>Key set in <see cref="Exception.Data"/> on format errors raised by our readers.</summary>
-    internal const string FormatErrorKey = "WaferSharp.IO.FormatError";
-
-    /// <summary>
-    /// Runs <paramref name="write"/> against <c>path + ".tmp-&lt;random&gt;"</c> in the same directory, flushes it to
-    /// disk and renames it over <paramref name="path"/>. On any failure the temporary file is deleted and the
-    /// exception propagates; an existing <paramref name="path"/> is never partially overwritten.
-    /// </summary>
-    internal static void Write(string path, Action<Stream> write)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        string tmp = full + ".tmp-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                write(fs);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
-}

@@ -120,26 +120,3 @@ public sealed class CheckpointManager(string directory, int keepLast = 3)
             j["optimizer"]?.GetValue<string>() ?? "", j["config"] as JsonObject);
     }
 }
-
-/// <summary>Atomic text/byte writes: a temp file in the same folder, then a rename.</summary>
-public static class AtomicFile
-{
-    /// <summary>Writes text atomically.</summary>
-    public static void WriteAllText(string path, string text)
-    {
-        string full = Path.GetFullPath(path);
-        string tmp = full + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            using (var w = new StreamWriter(fs))
-            {
-                w.Write(text);
-                w.Flush();
-                fs.Flush(true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch { try { File.Delete(tmp); } catch (IOException) { } throw; }
-    }
-}
