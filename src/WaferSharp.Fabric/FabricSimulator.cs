@@ -107,7 +107,7 @@ public sealed class FabricSimulator
     private long _seq;
     private readonly List<PeProgram> _programs = new();
 
-    private long _now, _cyclesStepped;
+    private long _now;
     private int _curPe = -1;
     private long _cursor;
 
@@ -653,7 +653,6 @@ public sealed class FabricSimulator
             }
             if (_actRCount > 0) StepRouters();
             if (_actOpCount > 0) StepOps();
-            _cyclesStepped++;
             _now++;
         }
         int parked = 0;

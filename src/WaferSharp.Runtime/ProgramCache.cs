@@ -11,6 +11,8 @@ namespace WaferSharp.Runtime;
 public static class ProgramCache
 {
     private static readonly ConcurrentDictionary<string, Lazy<WaferProgram>> Programs = new();
+    // per timer (tests register their own), then per program key
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ICycleTimer, ConcurrentDictionary<string, Lazy<CycleTiming>>> Simulations = new();
 
     /// <summary>Compiles are counted so tests can check the cache (compiles, hits).</summary>
     public static (long Compiles, long Hits) Stats => (Interlocked.Read(ref _compiles), Interlocked.Read(ref _hits));
@@ -30,6 +32,18 @@ public static class ProgramCache
         catch { Programs.TryRemove(key, out _); throw; }
     }
 
-    /// <summary>Forgets every program.</summary>
-    public static void Clear() => Programs.Clear();
+    /// <summary>
+    /// The cycle-level timing of the program under <paramref name="key"/>, simulated on the first request: simulated
+    /// cycles do not depend on the data, so every runner of the same program (restarts, evaluation, benchmarks) reuses it.
+    /// </summary>
+    public static CycleTiming GetOrSimulate(ICycleTimer timer, string key, Func<CycleTiming> simulate)
+    {
+        var byKey = Simulations.GetValue(timer, _ => new ConcurrentDictionary<string, Lazy<CycleTiming>>());
+        var lazy = byKey.GetOrAdd(key, _ => new Lazy<CycleTiming>(simulate));
+        try { return lazy.Value; }
+        catch { byKey.TryRemove(key, out _); throw; }
+    }
+
+    /// <summary>Forgets every program and simulation.</summary>
+    public static void Clear() { Programs.Clear(); Simulations.Clear(); }
 }

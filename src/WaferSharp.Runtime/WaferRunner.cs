@@ -128,7 +128,8 @@ public sealed class WaferRunner : IGraphRunner
         string mode = Program.Mode;
         if (_ctx.Fidelity == "cycle")
         {
-            var c = WaferRuntime.CycleTimer!.Time(Program, graph, _wafer);
+            var (program, timer) = (Program, WaferRuntime.CycleTimer!);
+            var c = ProgramCache.GetOrSimulate(timer, key, () => timer.Time(program, graph, _wafer));
             seconds = c.Seconds * Math.Max(1, _ctx.Microbatches);
             mode = c.Mode;
         }

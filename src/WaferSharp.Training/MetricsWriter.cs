@@ -27,8 +27,8 @@ public sealed class MetricsWriter : IDisposable
         if (m.Device.DeviceSeconds is { } ds)
         {
             o["device_s"] = ds;
-            o["device_tflops"] = m.Flops / ds / 1e12;
-            if (m.Device.PeakFlopsPerSecond is { } peak) o["percent_of_peak"] = 100.0 * m.Flops / ds / peak;
+            if (m.DeviceTflops is { } tflops) o["device_tflops"] = tflops;
+            if (m.PercentOfPeak is { } pct) o["percent_of_peak"] = pct;
             if (m.DeviceSamplesPerSecond is { } sps) o["device_samples_per_s"] = sps;
             if (m.DeviceTokensPerSecond is { } tps) o["device_tokens_per_s"] = tps;
         }

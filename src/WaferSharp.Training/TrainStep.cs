@@ -66,6 +66,9 @@ public sealed class TrainStep
             if (kind == Kind.Train) scalars = EmitUpdate(b, optimizer, ps, grads, clipGradNorm);
             else for (int i = 0; i < ps.Count; i++) b.Output("grad." + ps[i].Item2, grads[i]);
         }
+        // Autodiff leaves dead nodes (e.g. the gradient of a constant scale): pruned once here, so every device runs and
+        // every compiler sees the same graph, and nobody needs to prune a graph another component already executes.
+        WaferSharp.Graph.Passes.DeadCodeElimination.Run(b.Graph);
         return new TrainStep(b.Graph, tr.ValueOf(x), tr.ValueOf(y), seed, scalars, ps, frozen);
     }
 

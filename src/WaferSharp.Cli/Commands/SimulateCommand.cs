@@ -109,7 +109,6 @@ public static class SimulateCommand
                 case "softmax":
                 case "layernorm":
                 {
-                    int s = Math.Min(spec.Width, spec.Height);
                     int h = Math.Min(spec.Height, M);
                     region = new Region(0, 0, spec.Width, h);
                     var x = Rand(M * N);

@@ -11,7 +11,7 @@ public sealed class GemvProgram : PeProgram
 {
     private const int CX = 9;
     private readonly CenterAllReduce _reduce;
-    private readonly int _m, _kt, _nt, _w, _h;
+    private readonly int _m, _kt, _nt, _h;
 
     /// <summary>Address of the partial/final Y block (float32, M × Nt).</summary>
     public int YAddress => 0;
@@ -26,7 +26,7 @@ public sealed class GemvProgram : PeProgram
     /// <summary>GEMV on a w × h grid with per-PE tiles.</summary>
     public GemvProgram(int w, int h, int m, int kt, int nt)
     {
-        _w = w; _h = h; _m = m; _kt = kt; _nt = nt;
+        _h = h; _m = m; _kt = kt; _nt = nt;
         _reduce = new CenterAllReduce(this, 0, 1, rowsOnly: true, broadcast: false);
         BindLocalTask(0, pe =>
         {

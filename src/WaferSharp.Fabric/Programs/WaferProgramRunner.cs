@@ -72,12 +72,12 @@ public sealed class WaferProgramRunner
     public static bool Supports(Node n) =>
         KernelLibrary.IsView(n) || n.Op.Kind == OpKind.Elementwise ||
         n.Op.Name is "MatMul" or "Linear" or "AdamUpdate" or "ReduceSum" or "ReduceMean" or "MseLoss" or "MseLossGrad" or "Full"
-            or "Softmax" or "LayerNorm" or "RMSNorm" or "Transpose" || RowLocalOps.Contains(n.Op.Name) || LayoutOps.Contains(n.Op.Name);
+            or "Softmax" or "LayerNorm" or "RMSNorm" || RowLocalOps.Contains(n.Op.Name) || LayoutOps.Contains(n.Op.Name);
 
     // row-local ops run by BlockMapProgram over blocks of the leading axis
     private static readonly HashSet<string> RowLocalOps = ["LayerNormGrad", "RMSNormGrad", "SoftmaxGrad", "CausalMask", "LogSoftmax", "LogSoftmaxGrad"];
     // layout ops: the data movement is applied as the result is placed, then a copy pass per PE
-    private static readonly HashSet<string> LayoutOps = ["Split", "Concat", "Slice", "SliceGrad"];
+    private static readonly HashSet<string> LayoutOps = ["Split", "Concat", "Slice", "SliceGrad", "Transpose"];
 
     /// <summary>Runs one step with <paramref name="feeds"/> (inputs, parameters and states).</summary>
     public ProgramRun Run(IReadOnlyDictionary<Value, DenseTensor> feeds)
@@ -226,7 +226,6 @@ public sealed class WaferProgramRunner
                 env[n.Outputs[0]] = DenseTensor.FromArray(run.Output, ins[0].Shape.Dims.ToArray());
                 return run.Cycles;
             }
-            case "Transpose": return Transpose(sim, n, ins, grid, env);
         }
         if (RowLocalOps.Contains(n.Op.Name)) return RowLocal(sim, n, ins, grid, env);
         if (LayoutOps.Contains(n.Op.Name)) return Layout(sim, n, ins, grid, env);
@@ -269,26 +268,8 @@ public sealed class WaferProgramRunner
 
     private static DenseTensor Broadcast(DenseTensor t, Shape to)
     {
-        var src = t.AsFloat32().AsFloat();
         var o = new float[to.Numel];
-        int r = to.Rank, sr = t.Shape.Rank;
-        var strides = new long[r];
-        long s = 1;
-        for (int d = r - 1; d >= 0; d--)
-        {
-            int sd = d - (r - sr);
-            int dim = sd >= 0 ? t.Shape[sd] : 1;
-            strides[d] = dim == 1 ? 0 : s;
-            s *= dim;
-        }
-        var idx = new int[r];
-        for (long i = 0; i < o.Length; i++)
-        {
-            long off = 0;
-            for (int d = 0; d < r; d++) off += idx[d] * strides[d];
-            o[i] = src[(int)off];
-            for (int d = r - 1; d >= 0; d--) { if (++idx[d] < to[d]) break; idx[d] = 0; }
-        }
+        Tensors.Kernels.Broadcast.Expand<float>(t.AsFloat32().AsFloat(), t.Shape, o, to);
         return DenseTensor.FromArray(o, to.Dims.ToArray());
     }
 
@@ -474,36 +455,13 @@ public sealed class WaferProgramRunner
         var axes = (raw.Length == 0 ? Enumerable.Range(0, shape.Rank) : raw.Select(a => a < 0 ? a + shape.Rank : a)).Distinct().OrderBy(a => a).ToArray();
         var kept = Enumerable.Range(0, shape.Rank).Where(d => Array.IndexOf(axes, d) < 0).ToArray();
         var perm = axes.Concat(kept).ToArray();
-        var xt = Permute(x.AsFloat32(), perm);
+        var xt = F32(OpRegistry.Get("Transpose").Execute([x.AsFloat32()], Attrs.Of(("perm", perm)), [new TensorType(DType.Float32, new Shape(perm.Select(d => shape[d]).ToArray()))])[0]);
         int cols = (int)kept.Aggregate(1L, (acc, d) => acc * shape[d]);
         int rows = (int)(shape.Numel / Math.Max(1, cols));
         var ones = Enumerable.Repeat(n.Op.Name == "ReduceMean" ? 1f / rows : 1f, rows).ToArray();
         long cycles = Gemm(sim, grid, ones, xt, 1, rows, cols, out var c);
         env[n.Outputs[0]] = DenseTensor.FromArray(c, n.Outputs[0].Shape.Dims.ToArray());
         return cycles;
-    }
-
-    private static float[] Permute(DenseTensor x, int[] perm)
-    {
-        var src = x.AsFloat();
-        var s = x.Shape;
-        int r = s.Rank;
-        bool identity = true;
-        for (int i = 0; i < r; i++) identity &= perm[i] == i;
-        if (identity) return src.ToArray();
-        var strides = new long[r];
-        long acc = 1;
-        for (int d = r - 1; d >= 0; d--) { strides[d] = acc; acc *= s[d]; }
-        var o = new float[s.Numel];
-        var idx = new int[r];
-        for (long i = 0; i < o.Length; i++)
-        {
-            long off = 0;
-            for (int d = 0; d < r; d++) off += idx[d] * strides[perm[d]];
-            o[i] = src[(int)off];
-            for (int d = r - 1; d >= 0; d--) { if (++idx[d] < s[perm[d]]) break; idx[d] = 0; }
-        }
-        return o;
     }
 
     private long MseLoss(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
@@ -553,17 +511,5 @@ public sealed class WaferProgramRunner
             cycles += c;
         }
         return cycles;
-    }
-
-    // Transpose: a data-movement program; each PE moves its slice to its new position (charged one SIMD pass)
-    private long Transpose(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
-    {
-        var x = ins[0].AsFloat32();
-        var perm = (n.Attrs.Has("perm") ? n.Attrs.GetInts("perm") : Enumerable.Range(0, x.Shape.Rank).Reverse().ToArray()).Select(a => a < 0 ? a + x.Shape.Rank : a).ToArray();
-        var moved = Permute(x, perm);
-        int len = moved.Length;
-        var (o, c) = MapRun(sim, grid, "transpose", [moved], 1, len, (a, b) => a[0].CopyTo(b[0], 0), 1);
-        env[n.Outputs[0]] = DenseTensor.FromArray(o[0], n.Outputs[0].Shape.Dims.ToArray()).To(n.Outputs[0].DType);
-        return c;
     }
 }
