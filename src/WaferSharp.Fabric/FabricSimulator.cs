@@ -37,7 +37,8 @@ public sealed class FabricSimulator
     private readonly ulong[] _blocked;  // bit c: data task of color c blocked; bit 32+id: local task blocked
     private readonly short[] _prog;     // program index + 1 (0 = no program)
     private readonly uint[] _pend;      // colors with wavelets in this router's input buffers
-    private readonly byte[] _inAct;     // router in the active list
+    private readonly ulong[] _actBits;  // routers with wavelets waiting: one bit per PE, visited in PE order
+    private readonly ulong[] _actTop;   // one bit per non-zero word of _actBits
     private readonly byte[] _inSched;   // PE in the schedule list
     private readonly int[] _injUsed;    // last cycle the ramp carried a wavelet from the CE into the router
     private readonly Link[] _links;     // (pe·5 + port): output links
@@ -53,7 +54,13 @@ public sealed class FabricSimulator
     private struct Chan
     {
         public byte Rx, Tx, RbHead, RbCount, CqHead, CqCount, CeBusy, PendRx, PendTx;
+        public byte CqDone, SinkHeld;   // leading CE-queue entries already consumed by the stream sink; each leaves at its slot's Ready (its pop cycle)
+        public int Sink;      // stream sink (op id + 1) consuming wavelets as the router delivers them; 0: none
+        public int LastPop;   // cycle of the sink's latest pop
+        public int SinkOff, SinkStep, SinkLeft; // a copying sink: SRAM byte offset of its next element, bytes per element, elements left
+        public byte SinkCopy; // a copying sink (a Mov between equal types) stores the payload's 4 or 2 bytes as they are; 0: computes
         public int WaitOp, Pe, PendPops;
+        public int PopAt; // cycle of the last pop from the router buffer: its slot is credited upstream the next cycle
         public Int4 Nbr; // per port: the same color's channel on the neighbour behind it, + 1 (0: not looked up yet)
     }
 
@@ -76,7 +83,8 @@ public sealed class FabricSimulator
         public Operand A, B, D;
         public VecOp Op;
         public Completion Done;
-        public byte State; // 0 free, 1 active list, 2 parked, 3 waiting to start
+        public byte State; // 0 free, 1 active list, 2 parked, 3 waiting to start, 4 stream sink
+        public bool IsSink;
     }
 
     // a DSD flattened for the per-element step: byte offset of element 0 and bytes per element step
@@ -98,8 +106,7 @@ public sealed class FabricSimulator
     private int[] _actOps = new int[64];
     private int _actOpCount;
 
-    private int[] _actR = new int[64];
-    private int _actRCount;
+    private int _actRCount;             // bits set in _actBits
     private int[] _sched = new int[64], _sched2 = new int[64];
     private int _schedCount;
 
@@ -138,7 +145,8 @@ public sealed class FabricSimulator
         _blocked = new ulong[_n];
         _prog = new short[_n];
         _pend = new uint[_n];
-        _inAct = new byte[_n];
+        _actBits = new ulong[(_n + 63) >> 6];
+        _actTop = new ulong[(_actBits.Length + 63) >> 6];
         _inSched = new byte[_n];
         _injUsed = new int[_n];
         _links = new Link[_n * 5];
@@ -282,6 +290,7 @@ public sealed class FabricSimulator
         map[pe] = c + 1;
         _chs[c].Pe = pe;
         _chs[c].WaitOp = -1;
+        _chs[c].PopAt = -1;
         return c;
     }
 
@@ -389,6 +398,12 @@ public sealed class FabricSimulator
         o.ChA = a.Kind == DsdKind.FabricIn ? RequireChannel(pe, a.Color, "receive") : NoChannel;
         o.ChB = b.Kind == DsdKind.FabricIn ? RequireChannel(pe, b.Color, "receive") : NoChannel;
         o.ChD = d.Kind == DsdKind.FabricOut ? RequireChannel(pe, d.Color, "send") : NoChannel;
+        if (o.ChA >= 0 && _chs[o.ChA].SinkHeld != 0 || o.ChB >= 0 && _chs[o.ChB].SinkHeld != 0)
+            throw new InvalidOperationException($"{op} on PE ({pe % Width}, {pe / Width}): another instruction is still receiving on color {(o.ChA >= 0 && _chs[o.ChA].SinkHeld != 0 ? a.Color : b.Color)}; wait for its completion before starting a second one on the same color");
+        // a receive into memory whose only fabric operand is one input stream pops each wavelet at a cycle fixed by its
+        // arrival alone, so the router completes it on delivery instead of the instruction being stepped every cycle
+        o.IsSink = o.ChA >= 0 && o.ChB < 0 && o.ChD < 0 && _chs[o.ChA].CeBusy == 0;
+        if (o.IsSink) _chs[o.ChA].SinkHeld = 1;
         if (o.ChA >= 0) _chs[o.ChA].CeBusy++;
         if (o.ChB >= 0) _chs[o.ChB].CeBusy++;
         o.State = 3;
@@ -596,10 +611,12 @@ public sealed class FabricSimulator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ActivateRouter(int pe)
     {
-        if (_inAct[pe] != 0) return;
-        _inAct[pe] = 1;
-        if (_actRCount == _actR.Length) Array.Resize(ref _actR, _actR.Length * 2);
-        _actR[_actRCount++] = pe;
+        int w = pe >> 6;
+        ulong bit = 1UL << (pe & 63), old = _actBits[w];
+        if ((old & bit) != 0) return;
+        _actBits[w] = old | bit;
+        if (old == 0) _actTop[w >> 6] |= 1UL << (w & 63);
+        _actRCount++;
     }
 
     private void AddActiveOp(int i)
@@ -639,7 +656,8 @@ public sealed class FabricSimulator
                         if ((arg >> 8) == 1) _active[pe] |= 1UL << (32 + task); else _blocked[pe] &= ~(1UL << (32 + task));
                         Sched(pe);
                         break;
-                    case 2: AddActiveOp(arg); break;
+                    case 2: if (_ops[arg].IsSink) StartSink(arg); else AddActiveOp(arg); break;
+                    case 3: if (FinishSink(arg)) _events0--; break;
                 }
             }
             if (_schedCount > 0)
@@ -660,19 +678,42 @@ public sealed class FabricSimulator
         if (parked > 0)
         {
             var o = Array.Find(_ops, x => x.State != 0);
-            throw new InvalidOperationException($"deadlock at cycle {_now}: {parked} fabric instruction(s) never finished, e.g. {o.Op} on PE ({o.Pe % Width}, {o.Pe / Width}) at element {o.Index}/{o.Length}");
+            throw new InvalidOperationException($"deadlock at cycle {_now}: {parked} fabric instruction(s) never finished, e.g. {o.Op} on PE ({o.Pe % Width}, {o.Pe / Width}) at element {(o.State == 4 && _chs[o.ChA].SinkCopy != 0 ? o.Length - _chs[o.ChA].SinkLeft : o.Index)}/{o.Length}");
         }
         return _lastActivity;
     }
 
+    // Routers are visited in PE order (neighbouring state shares cache lines), and the result does not depend on the
+    // order: a slot freed by a pop is credited upstream only the next cycle (see PopAt), pushes land with Ready = now + 1,
+    // and the CE queues are popped after every router has stepped. Only two upstreams merging into one buffer in the
+    // same cycle are ordered, by PE index.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void StepRouters()
     {
+        for (int t = 0; t < _actTop.Length; t++)
+            for (ulong top = _actTop[t]; top != 0; top &= top - 1)
+            {
+                int wi = (t << 6) | BitOperations.TrailingZeroCount(top);
+                for (ulong word = _actBits[wi]; word != 0; word &= word - 1)
+                {
+                    int pe = (wi << 6) | BitOperations.TrailingZeroCount(word);
+                    StepRouter(pe);
+                    if (_pend[pe] == 0)
+                    {
+                        ulong left = _actBits[wi] & ~(1UL << (pe & 63));
+                        _actBits[wi] = left;
+                        if (left == 0) _actTop[t] &= ~(1UL << (wi & 63));
+                        _actRCount--;
+                    }
+                }
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StepRouter(int pe)
+    {
         int now = (int)_now;
-        int n0 = _actRCount, j = 0;
-        for (int i = 0; i < n0; i++)
         {
-            int pe = _actR[i];
             uint mask = _pend[pe];
             while (mask != 0)
             {
@@ -691,18 +732,23 @@ public sealed class FabricSimulator
                 {
                     int p = BitOperations.TrailingZeroCount(t);
                     if (Unsafe.Add(ref links, p).Used == now) { ok = false; break; }
-                    if (p == PortIndex.Ramp) { if (chn.CqCount >= _depth) { ok = false; break; } }
+                    if (p == PortIndex.Ramp)
+                    {
+                        if (chn.CqDone != 0) Drain(ref chn, ch);
+                        if (chn.CqCount >= _depth) { ok = false; break; }
+                    }
                     else
                     {
                         int nch = chn.Nbr[p] - 1;
                         if (nch < 0) nch = LinkNeighbor(ch, pe, p, c);
                         if (nch < 0) throw new InvalidOperationException($"wavelet on color {c} leaves PE ({pe % Width}, {pe / Width}) through port {(Ports)(1 << p)} to a PE with no route for color {c}");
-                        if (_chs[nch].RbCount >= _depth) { ok = false; break; }
+                        if (_chs[nch].RbCount + (_chs[nch].PopAt == now ? 1 : 0) >= _depth) { ok = false; break; }
                     }
                 }
                 if (!ok) { _stalls++; continue; }
                 uint pay = head.Pay;
                 chn.RbHead = (byte)((chn.RbHead + 1) & _mask);
+                chn.PopAt = now;
                 if (--chn.RbCount == 0) _pend[pe] &= ~(1u << c);
                 if (chn.PendPops > 0 && --chn.PendPops == 0) { chn.Rx = chn.PendRx; chn.Tx = chn.PendTx; }
                 for (int t = tx; t != 0; t &= t - 1)
@@ -719,7 +765,8 @@ public sealed class FabricSimulator
                         chn.CqCount = (byte)(cnt + 1);
                         if (cnt + 1 > _peakBuffer) _peakBuffer = cnt + 1;
                         int w = chn.WaitOp;
-                        if (w >= 0) { chn.WaitOp = -1; AddActiveOp(w); }
+                        if (chn.Sink != 0) SinkPop(ref chn, ref tail, now + 1);
+                        else if (w >= 0) { chn.WaitOp = -1; AddActiveOp(w); }
                         else if (chn.CeBusy == 0) Sched(pe);
                     }
                     else
@@ -734,10 +781,7 @@ public sealed class FabricSimulator
                 }
                 if (now + 1 > _lastActivity) _lastActivity = now + 1;
             }
-            if (_pend[pe] != 0) _actR[j++] = pe; else _inAct[pe] = 0;
         }
-        for (int i = n0; i < _actRCount; i++) _actR[j++] = _actR[i];
-        _actRCount = j;
     }
 
     // channels are never removed, so a neighbour's channel, once it exists, can be remembered
@@ -756,6 +800,100 @@ public sealed class FabricSimulator
         PortIndex.East => pe + 1,
         _ => pe - 1,
     };
+
+    // ---------------------------------------------------------------- stream sinks
+
+    // Pops a stream sink's next element out of a CE-queue slot: it leaves at max(ready, last pop + 1), exactly when the
+    // stepped instruction would have popped it; its result is written now (no one may read the destination before the
+    // instruction completes).
+    private void SinkPop(ref Chan chn, ref CqSlot slot, int ready)
+    {
+        int id = chn.Sink - 1;
+        int pop = Math.Max(ready, chn.LastPop + 1);
+        slot.Ready = pop;
+        chn.CqDone++;
+        chn.LastPop = pop;
+        _busyCycles++;
+        if (pop + 1 > _lastActivity) _lastActivity = pop + 1;
+        if (chn.SinkCopy != 0)
+        {
+            // the common receive: touches only the channel and the destination, not the instruction
+            ref byte at = ref Unsafe.Add(ref SramBase(chn.Pe), chn.SinkOff);
+            if (chn.SinkCopy == 4) Unsafe.WriteUnaligned(ref at, slot.Pay); else Unsafe.WriteUnaligned(ref at, (ushort)slot.Pay);
+            chn.SinkOff += chn.SinkStep;
+            if (--chn.SinkLeft == 0) { _ops[id].Index = _ops[id].Length; chn.Sink = 0; Event(pop + 1, 3, chn.Pe, id); }
+            return;
+        }
+        ref var o = ref _ops[id];
+        int pe = o.Pe, idx = o.Index;
+        ref byte mem = ref SramBase(pe);
+        float a = Decode(slot.Pay, o.A.Type);
+        float b = o.B.Kind switch { DsdKind.Memory => Fetch(ref mem, o.B, idx), DsdKind.Scalar => o.B.Value, _ => 0 };
+        float v;
+        if (o.Op == VecOp.Mov) v = a;
+        else
+        {
+            v = Apply(o.Op, a, b, o.Op == VecOp.Fma ? Fetch(ref mem, o.D, idx) : 0);
+            if (o.Op == VecOp.Fma) _fmacs++;
+        }
+        Store(ref mem, o.D, idx, v);
+        o.Index = idx + 1;
+        if (o.Index == o.Length) { chn.Sink = 0; Event(pop + 1, 3, pe, id); }
+    }
+
+    private unsafe ref byte SramBase(int pe) => ref Unsafe.AsRef<byte>((void*)_sramBase[pe]);
+
+    // consumed entries whose pop cycle has passed leave the queue
+    private void Drain(ref Chan chn, int ch)
+    {
+        int now = (int)_now;
+        while (chn.CqDone != 0 && _cq[ch * _depth + chn.CqHead].Ready < now)
+        {
+            chn.CqHead = (byte)((chn.CqHead + 1) & _mask);
+            chn.CqCount--;
+            chn.CqDone--;
+        }
+    }
+
+    // the sink's instruction starts (its issue event): wavelets already queued are popped from now on
+    private void StartSink(int id)
+    {
+        ref var o = ref _ops[id];
+        o.State = 4;
+        int ch = o.ChA;
+        ref Chan chn = ref _chs[ch];
+        chn.Sink = id + 1;
+        chn.SinkCopy = (byte)(o.Op == VecOp.Mov && o.A.Type == o.D.Type ? o.D.Type.Size() : 0);
+        chn.SinkOff = o.D.Off + o.Index * o.D.Step; chn.SinkStep = o.D.Step; chn.SinkLeft = o.Length - o.Index;
+        if (chn.CqDone != 0) Drain(ref chn, ch);
+        chn.LastPop = Math.Max(chn.LastPop, (int)_now - 1);
+        for (int j = chn.CqDone; j < chn.CqCount && chn.Sink != 0; j++)
+        {
+            ref CqSlot slot = ref _cq[ch * _depth + ((chn.CqHead + j) & _mask)];
+            SinkPop(ref chn, ref slot, slot.Ready);
+        }
+    }
+
+    // the sink's last pop was the cycle before: the stepped instruction would have finished then; returns true when
+    // its completion has no event of its own (so the event count matches the stepped instruction's)
+    private bool FinishSink(int id)
+    {
+        ref var o = ref _ops[id];
+        int pe = o.Pe, ch = o.ChA;
+        ref Chan chn = ref _chs[ch];
+        chn.CeBusy--;
+        chn.SinkHeld = 0;
+        if (chn.CqDone != 0) Drain(ref chn, ch);
+        if (chn.CqCount > 0) Sched(pe);
+        o.State = 0;
+        o.IsSink = false;
+        _freeOps.Push(id);
+        var done = o.Done;
+        if (done.Kind == 0) return true;
+        if (done.Kind == 1) _active[pe] |= 1UL << (32 + done.Task); else _blocked[pe] &= ~(1UL << (32 + done.Task));
+        Sched(pe);
+        return false;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void StepOps()
