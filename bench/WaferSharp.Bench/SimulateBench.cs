@@ -8,7 +8,7 @@ namespace WaferSharp.Bench;
 
 /// <summary>
 /// Fabric simulator speed and memory:
-/// <c>dotnet run -c Release --project bench/WaferSharp.Bench -- simulate [--k K] [--repeat N] [--wse3]</c>.
+/// <c>dotnet run -c Release --project bench/WaferSharp.Bench -- simulate [--k K] [--repeat N] [--threads T] [--wse3]</c>.
 /// Case 1: SUMMA GEMM 2048 × K × 2048 on mesh:64x64 (every PE holds a 32 × 32 C tile and is busy), reported as
 /// simulated PE-cycles per second (goal ≥ 1e8); the peer in the same run is the CPU computing the same product with
 /// the packed Sgemm, so the ratio is the simulator's slowdown over doing the arithmetic directly.
@@ -19,13 +19,14 @@ public static class SimulateBench
     /// <summary>Runs the benchmark; returns the exit code.</summary>
     public static int Run(string[] args)
     {
-        int k = 256, repeat = 2;
+        int k = 256, repeat = 2, threads = new FabricOptions().Threads;
         bool wse3 = false;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--k") k = int.Parse(args[++i]);
             else if (args[i] == "--repeat") repeat = int.Parse(args[++i]);
             else if (args[i] == "--wse3") wse3 = true;
+            else if (args[i] == "--threads") threads = int.Parse(args[++i]);
         }
         const int s = 64, m = 2048, n = 2048;
         var rng = new Random(1);
@@ -37,7 +38,7 @@ public static class SimulateBench
         for (int r = 0; r < repeat; r++)
         {
             var sw = Stopwatch.StartNew();
-            run = SummaGemmProgram.Run(new FabricSimulator(WaferSpec.Mesh(s, s)), 0, 0, s, a, b, m, k, n);
+            run = SummaGemmProgram.Run(new FabricSimulator(WaferSpec.Mesh(s, s), null, new FabricOptions { Threads = threads }), 0, 0, s, a, b, m, k, n);
             bestSim = Math.Min(bestSim, sw.Elapsed.TotalSeconds);
             var c = new float[m * n];
             sw.Restart();
@@ -45,14 +46,14 @@ public static class SimulateBench
             bestCpu = Math.Min(bestCpu, sw.Elapsed.TotalSeconds);
         }
         double peCycles = (double)run!.Cycles * s * s;
-        Console.WriteLine($"gemm {m}x{k}x{n} SUMMA on mesh:{s}x{s}: {run.Cycles} cycles, FMAC utilization {run.Stats.FmacUtilization:P1}, {run.Stats.WaveletHops} wavelet hops");
+        Console.WriteLine($"gemm {m}x{k}x{n} SUMMA on mesh:{s}x{s}: {run.Cycles} cycles, FMAC utilization {run.Stats.FmacUtilization:P1}, {run.Stats.WaveletHops} wavelet hops, {run.Stats.BackPressureStalls} stalls; router threads {threads}");
         Console.WriteLine($"  simulator {bestSim:F2} s = {peCycles / bestSim:E2} PE-cycles/s (goal 1e8: {peCycles / bestSim / 1e8:F2}x)");
         Console.WriteLine($"  CPU Sgemm {bestCpu * 1e3:F1} ms; simulation / direct arithmetic = {bestSim / bestCpu:F0}x");
         if (wse3)
         {
             var sw = Stopwatch.StartNew();
             var spec = WaferSpec.Wse3;
-            var r = AllReduceProgram.Run(new FabricSimulator(spec), new Region(0, 0, spec.Width, spec.Height), 1, (i, j) => 1f);
+            var r = AllReduceProgram.Run(new FabricSimulator(spec, null, new FabricOptions { Threads = threads }), new Region(0, 0, spec.Width, spec.Height), 1, (i, j) => 1f);
             double t = sw.Elapsed.TotalSeconds;
             long peak = Process.GetCurrentProcess().PeakWorkingSet64;
             Console.WriteLine($"allreduce 1 float on wse3 {spec.Width}x{spec.Height}: {r.Cycles} cycles ({(double)r.Cycles / (spec.Width + spec.Height - 2):F2} x diameter), sum {r.Output[0]}, {t:F1} s, peak working set {peak / 1e9:F2} GB (goal < 8 GB)");

@@ -19,7 +19,7 @@ namespace WaferSharp.Fabric;
 /// State is struct-of-arrays: per PE a few words, per used (PE, color) channel two small ring buffers, so a
 /// wse3-sized fabric fits in a few hundred MB.
 /// </summary>
-public sealed class FabricSimulator
+public sealed partial class FabricSimulator
 {
     /// <summary>Routable colors per router.</summary>
     public const int Colors = 24;
@@ -147,6 +147,7 @@ public sealed class FabricSimulator
         _pend = new uint[_n];
         _actBits = new ulong[(_n + 63) >> 6];
         _actTop = new ulong[(_actBits.Length + 63) >> 6];
+        InitSplit();
         _inSched = new byte[_n];
         _injUsed = new int[_n];
         _links = new Link[_n * 5];
@@ -327,10 +328,9 @@ public sealed class FabricSimulator
         _sched[_schedCount++] = pe;
     }
 
-    private void Event(long time, int kind, int pe, int arg)
-    {
-        _events.Enqueue(((long)kind << 56) | ((long)arg << 32) | (uint)pe, time, _seq++);
-    }
+    private void Event(long time, int kind, int pe, int arg) => _events.Enqueue(EventPayload(kind, pe, arg), time, _seq++);
+
+    private static long EventPayload(int kind, int pe, int arg) => ((long)kind << 56) | ((long)arg << 32) | (uint)pe;
 
     private void TrySchedule(int pe)
     {
@@ -634,6 +634,13 @@ public sealed class FabricSimulator
     /// </summary>
     public long Run()
     {
+        StartWorker();
+        try { return RunLoop(); }
+        finally { StopWorker(); }
+    }
+
+    private long RunLoop()
+    {
         while (true)
         {
             if (_actRCount == 0 && _actOpCount == 0 && _schedCount == 0)
@@ -681,218 +688,6 @@ public sealed class FabricSimulator
             throw new InvalidOperationException($"deadlock at cycle {_now}: {parked} fabric instruction(s) never finished, e.g. {o.Op} on PE ({o.Pe % Width}, {o.Pe / Width}) at element {(o.State == 4 && _chs[o.ChA].SinkCopy != 0 ? o.Length - _chs[o.ChA].SinkLeft : o.Index)}/{o.Length}");
         }
         return _lastActivity;
-    }
-
-    // Routers are visited in PE order (neighbouring state shares cache lines), and the result does not depend on the
-    // order: a slot freed by a pop is credited upstream only the next cycle (see PopAt), pushes land with Ready = now + 1,
-    // and the CE queues are popped after every router has stepped. Only two upstreams merging into one buffer in the
-    // same cycle are ordered, by PE index.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void StepRouters()
-    {
-        for (int t = 0; t < _actTop.Length; t++)
-            for (ulong top = _actTop[t]; top != 0; top &= top - 1)
-            {
-                int wi = (t << 6) | BitOperations.TrailingZeroCount(top);
-                for (ulong word = _actBits[wi]; word != 0; word &= word - 1)
-                {
-                    int pe = (wi << 6) | BitOperations.TrailingZeroCount(word);
-                    StepRouter(pe);
-                    if (_pend[pe] == 0)
-                    {
-                        ulong left = _actBits[wi] & ~(1UL << (pe & 63));
-                        _actBits[wi] = left;
-                        if (left == 0) _actTop[t] &= ~(1UL << (wi & 63));
-                        _actRCount--;
-                    }
-                }
-            }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void StepRouter(int pe)
-    {
-        int now = (int)_now;
-        {
-            uint mask = _pend[pe];
-            while (mask != 0)
-            {
-                int c = BitOperations.TrailingZeroCount(mask);
-                mask &= mask - 1;
-                int ch = _chan[c]![pe] - 1;
-                ref Chan chn = ref _chs[ch];
-                ref RbSlot head = ref _rb[ch * _depth + chn.RbHead];
-                if (head.Ready > now) continue;
-                if ((chn.Rx & (1 << head.Port)) == 0) { _rxWaits++; continue; }
-                int tx = chn.Tx;
-                if (tx == 0) throw new InvalidOperationException($"wavelet on color {c} at PE ({pe % Width}, {pe / Width}) has no tx port");
-                ref Link links = ref _links[pe * 5];
-                bool ok = true;
-                for (int t = tx; t != 0; t &= t - 1)
-                {
-                    int p = BitOperations.TrailingZeroCount(t);
-                    if (Unsafe.Add(ref links, p).Used == now) { ok = false; break; }
-                    if (p == PortIndex.Ramp)
-                    {
-                        if (chn.CqDone != 0) Drain(ref chn, ch);
-                        if (chn.CqCount >= _depth) { ok = false; break; }
-                    }
-                    else
-                    {
-                        int nch = chn.Nbr[p] - 1;
-                        if (nch < 0) nch = LinkNeighbor(ch, pe, p, c);
-                        if (nch < 0) throw new InvalidOperationException($"wavelet on color {c} leaves PE ({pe % Width}, {pe / Width}) through port {(Ports)(1 << p)} to a PE with no route for color {c}");
-                        if (_chs[nch].RbCount + (_chs[nch].PopAt == now ? 1 : 0) >= _depth) { ok = false; break; }
-                    }
-                }
-                if (!ok) { _stalls++; continue; }
-                uint pay = head.Pay;
-                chn.RbHead = (byte)((chn.RbHead + 1) & _mask);
-                chn.PopAt = now;
-                if (--chn.RbCount == 0) _pend[pe] &= ~(1u << c);
-                if (chn.PendPops > 0 && --chn.PendPops == 0) { chn.Rx = chn.PendRx; chn.Tx = chn.PendTx; }
-                for (int t = tx; t != 0; t &= t - 1)
-                {
-                    int p = BitOperations.TrailingZeroCount(t);
-                    ref Link link = ref Unsafe.Add(ref links, p);
-                    link.Used = now;
-                    link.Count++;
-                    if (p == PortIndex.Ramp)
-                    {
-                        int cnt = chn.CqCount;
-                        ref CqSlot tail = ref _cq[ch * _depth + ((chn.CqHead + cnt) & _mask)];
-                        tail.Pay = pay; tail.Ready = now + 1;
-                        chn.CqCount = (byte)(cnt + 1);
-                        if (cnt + 1 > _peakBuffer) _peakBuffer = cnt + 1;
-                        int w = chn.WaitOp;
-                        if (chn.Sink != 0) SinkPop(ref chn, ref tail, now + 1);
-                        else if (w >= 0) { chn.WaitOp = -1; AddActiveOp(w); }
-                        else if (chn.CeBusy == 0) Sched(pe);
-                    }
-                    else
-                    {
-                        _waveletHops++;
-                        int nch = chn.Nbr[p] - 1;
-                        int npe = _chs[nch].Pe;
-                        RbPush(nch, pay, PortIndex.Opposite(p));
-                        _pend[npe] |= 1u << c;
-                        ActivateRouter(npe);
-                    }
-                }
-                if (now + 1 > _lastActivity) _lastActivity = now + 1;
-            }
-        }
-    }
-
-    // channels are never removed, so a neighbour's channel, once it exists, can be remembered
-    private int LinkNeighbor(int ch, int pe, int port, int color)
-    {
-        int nch = _chan[color]![Neighbor(pe, port)] - 1;
-        if (nch >= 0) _chs[ch].Nbr[port] = nch + 1;
-        return nch;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Neighbor(int pe, int port) => port switch
-    {
-        PortIndex.North => pe - Width,
-        PortIndex.South => pe + Width,
-        PortIndex.East => pe + 1,
-        _ => pe - 1,
-    };
-
-    // ---------------------------------------------------------------- stream sinks
-
-    // Pops a stream sink's next element out of a CE-queue slot: it leaves at max(ready, last pop + 1), exactly when the
-    // stepped instruction would have popped it; its result is written now (no one may read the destination before the
-    // instruction completes).
-    private void SinkPop(ref Chan chn, ref CqSlot slot, int ready)
-    {
-        int id = chn.Sink - 1;
-        int pop = Math.Max(ready, chn.LastPop + 1);
-        slot.Ready = pop;
-        chn.CqDone++;
-        chn.LastPop = pop;
-        _busyCycles++;
-        if (pop + 1 > _lastActivity) _lastActivity = pop + 1;
-        if (chn.SinkCopy != 0)
-        {
-            // the common receive: touches only the channel and the destination, not the instruction
-            ref byte at = ref Unsafe.Add(ref SramBase(chn.Pe), chn.SinkOff);
-            if (chn.SinkCopy == 4) Unsafe.WriteUnaligned(ref at, slot.Pay); else Unsafe.WriteUnaligned(ref at, (ushort)slot.Pay);
-            chn.SinkOff += chn.SinkStep;
-            if (--chn.SinkLeft == 0) { _ops[id].Index = _ops[id].Length; chn.Sink = 0; Event(pop + 1, 3, chn.Pe, id); }
-            return;
-        }
-        ref var o = ref _ops[id];
-        int pe = o.Pe, idx = o.Index;
-        ref byte mem = ref SramBase(pe);
-        float a = Decode(slot.Pay, o.A.Type);
-        float b = o.B.Kind switch { DsdKind.Memory => Fetch(ref mem, o.B, idx), DsdKind.Scalar => o.B.Value, _ => 0 };
-        float v;
-        if (o.Op == VecOp.Mov) v = a;
-        else
-        {
-            v = Apply(o.Op, a, b, o.Op == VecOp.Fma ? Fetch(ref mem, o.D, idx) : 0);
-            if (o.Op == VecOp.Fma) _fmacs++;
-        }
-        Store(ref mem, o.D, idx, v);
-        o.Index = idx + 1;
-        if (o.Index == o.Length) { chn.Sink = 0; Event(pop + 1, 3, pe, id); }
-    }
-
-    private unsafe ref byte SramBase(int pe) => ref Unsafe.AsRef<byte>((void*)_sramBase[pe]);
-
-    // consumed entries whose pop cycle has passed leave the queue
-    private void Drain(ref Chan chn, int ch)
-    {
-        int now = (int)_now;
-        while (chn.CqDone != 0 && _cq[ch * _depth + chn.CqHead].Ready < now)
-        {
-            chn.CqHead = (byte)((chn.CqHead + 1) & _mask);
-            chn.CqCount--;
-            chn.CqDone--;
-        }
-    }
-
-    // the sink's instruction starts (its issue event): wavelets already queued are popped from now on
-    private void StartSink(int id)
-    {
-        ref var o = ref _ops[id];
-        o.State = 4;
-        int ch = o.ChA;
-        ref Chan chn = ref _chs[ch];
-        chn.Sink = id + 1;
-        chn.SinkCopy = (byte)(o.Op == VecOp.Mov && o.A.Type == o.D.Type ? o.D.Type.Size() : 0);
-        chn.SinkOff = o.D.Off + o.Index * o.D.Step; chn.SinkStep = o.D.Step; chn.SinkLeft = o.Length - o.Index;
-        if (chn.CqDone != 0) Drain(ref chn, ch);
-        chn.LastPop = Math.Max(chn.LastPop, (int)_now - 1);
-        for (int j = chn.CqDone; j < chn.CqCount && chn.Sink != 0; j++)
-        {
-            ref CqSlot slot = ref _cq[ch * _depth + ((chn.CqHead + j) & _mask)];
-            SinkPop(ref chn, ref slot, slot.Ready);
-        }
-    }
-
-    // the sink's last pop was the cycle before: the stepped instruction would have finished then; returns true when
-    // its completion has no event of its own (so the event count matches the stepped instruction's)
-    private bool FinishSink(int id)
-    {
-        ref var o = ref _ops[id];
-        int pe = o.Pe, ch = o.ChA;
-        ref Chan chn = ref _chs[ch];
-        chn.CeBusy--;
-        chn.SinkHeld = 0;
-        if (chn.CqDone != 0) Drain(ref chn, ch);
-        if (chn.CqCount > 0) Sched(pe);
-        o.State = 0;
-        o.IsSink = false;
-        _freeOps.Push(id);
-        var done = o.Done;
-        if (done.Kind == 0) return true;
-        if (done.Kind == 1) _active[pe] |= 1UL << (32 + done.Task); else _blocked[pe] &= ~(1UL << (32 + done.Task));
-        Sched(pe);
-        return false;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -28,6 +28,11 @@ public sealed record FabricOptions
     public bool Trace { get; init; }
     /// <summary>Cap on recorded spans.</summary>
     public int MaxTraceSpans { get; init; } = 2_000_000;
+    /// <summary>
+    /// Threads stepping the routers of large fabrics (at least 2048 PEs; the result is the same for any count). Default:
+    /// 2 when the machine has two or more cores.
+    /// </summary>
+    public int Threads { get; init; } = Environment.ProcessorCount >= 2 ? 2 : 1;
     /// <summary>Stop with an error after this many cycles (a hung program).</summary>
     public long MaxCycles { get; init; } = 2_000_000_000;
 }

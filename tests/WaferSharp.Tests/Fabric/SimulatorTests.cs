@@ -115,6 +115,37 @@ public class SimulatorTests
         Assert.Equal(r1.Item4.Select(BitConverter.SingleToInt32Bits), r2.Item4.Select(BitConverter.SingleToInt32Bits));
     }
 
+    [Theory]
+    [InlineData(64, 32)]
+    [InlineData(48, 64)]
+    public void RouterThreadsDoNotChangeCyclesBitsOrCounters(int w, int h)
+    {
+        // fabrics of 2048+ PEs step the two sides of a band of rows on two threads; every figure must match one thread
+        (KernelRun Gemm, KernelRun Reduce, long Parallel) Once(int threads)
+        {
+            var o = new FabricOptions { Threads = threads };
+            int p = Math.Min(w, h);
+            var a = Random(2 * p * 48, 1); var b = Random(48 * 3 * p, 2);
+            var s1 = new FabricSimulator(WaferSpec.Mesh(w, h), null, o);
+            var g = SummaGemmProgram.Run(s1, 0, 0, p, a, b, 2 * p, 48, 3 * p);
+            var v = Random(w * h * 8, 3);
+            var s2 = new FabricSimulator(WaferSpec.Mesh(w, h), null, o);
+            var r = AllReduceProgram.Run(s2, new Region(0, 0, w, h), 8, (i, k) => v[i * 8 + k]);
+            return (g, r, s1.ParallelCycles + s2.ParallelCycles);
+        }
+        var one = Once(1);
+        var two = Once(2);
+        Assert.Equal(0, one.Parallel);
+        Assert.True(two.Parallel > 100, $"only {two.Parallel} cycles stepped on two threads");
+        foreach (var (x, y) in new[] { (one.Gemm, two.Gemm), (one.Reduce, two.Reduce) })
+        {
+            Assert.Equal(x.Cycles, y.Cycles);
+            Assert.Equal(x.Output.Select(BitConverter.SingleToInt32Bits), y.Output.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(x.Stats, y.Stats);
+        }
+        Assert.True(one.Gemm.Stats.WaveletHops > 0 && one.Reduce.Stats.WaveletHops > 0);
+    }
+
     [Fact]
     public void IdleCyclesAreSkippedNotStepped()
     {
