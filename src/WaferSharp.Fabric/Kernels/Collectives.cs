@@ -165,29 +165,28 @@ public sealed class CenterAllReduce
         _addr[i] = address; _n[i] = n; _op[i] = op; _done[i] = done; _count[i] = 0; _expect[i] = 0; _stage[i] = 0;
         int lx = pe.Lx, ly = pe.Ly, cx = Cx, cy = Cy(ly);
         bool root = lx == cx && ly == cy;
-        // row phase
-        if (lx < cx)
-        {
-            var outD = Dsd.FabOut(_c0 + lx % 2, n);
-            if (lx == 0) pe.Start(VecOp.Mov, outD, Dsd.Mem(address, n), Completion.Activate(_task));
-            else pe.Start(op, outD, Dsd.FabIn(_c0 + (lx - 1) % 2, n), Dsd.Mem(address, n), Completion.Activate(_task));
-            _expect[i]++;
-        }
-        else if (lx > cx)
-        {
-            int d = W - 1 - lx;
-            var outD = Dsd.FabOut(_c0 + 2 + d % 2, n);
-            if (d == 0) pe.Start(VecOp.Mov, outD, Dsd.Mem(address, n), Completion.Activate(_task));
-            else pe.Start(op, outD, Dsd.FabIn(_c0 + 2 + (d - 1) % 2, n), Dsd.Mem(address, n), Completion.Activate(_task));
-            _expect[i]++;
-        }
-        else
-        {
-            if (cx > 0) { pe.Start(op, Dsd.Mem(address, n), Dsd.Mem(address, n), Dsd.FabIn(_c0 + (cx - 1) % 2, n), Completion.Activate(_task)); _expect[i]++; }
-            if (cx < W - 1) { pe.Start(op, Dsd.Mem(address, n), Dsd.Mem(address, n), Dsd.FabIn(_c0 + 2 + (W - 2 - cx) % 2, n), Completion.Activate(_task + 1)); _expect[i]++; }
-        }
+        _expect[i] += StartLine(pe, lx, cx, W, _c0, address, n, op); // row phase
         if (_broadcast && !root) { pe.Start(VecOp.Mov, Dsd.Mem(address, n), Dsd.FabIn(_c0 + 8, n), Completion.Activate(_task + 2)); _expect[i]++; }
         Step(pe, i);
+    }
+
+    // One chain reduce along a line of len PEs toward the center c, on colors c0 … c0 + 3 (two alternating per side so a
+    // PE's input and output differ): PE p adds its vector to the stream from its far neighbour and passes it on; the
+    // center adds both streams into its own vector. Returns the instructions started.
+    private int StartLine(Pe pe, int p, int c, int len, int c0, int a, int n, VecOp op)
+    {
+        if (p != c)
+        {
+            int d = p < c ? p : len - 1 - p, side = p < c ? c0 : c0 + 2;
+            var outD = Dsd.FabOut(side + d % 2, n);
+            if (d == 0) pe.Start(VecOp.Mov, outD, Dsd.Mem(a, n), Completion.Activate(_task));
+            else pe.Start(op, outD, Dsd.FabIn(side + (d - 1) % 2, n), Dsd.Mem(a, n), Completion.Activate(_task));
+            return 1;
+        }
+        int k = 0;
+        if (c > 0) { pe.Start(op, Dsd.Mem(a, n), Dsd.Mem(a, n), Dsd.FabIn(c0 + (c - 1) % 2, n), Completion.Activate(_task)); k++; }
+        if (c < len - 1) { pe.Start(op, Dsd.Mem(a, n), Dsd.Mem(a, n), Dsd.FabIn(c0 + 2 + (len - 2 - c) % 2, n), Completion.Activate(_task + 1)); k++; }
+        return k;
     }
 
     private void Advance(Pe pe)
@@ -208,29 +207,7 @@ public sealed class CenterAllReduce
         if (_stage[i] == 0 && lx == cx && _count[i] >= rowOps)
         {
             _stage[i] = 1;
-            if (!_rowsOnly)
-            {
-                if (ly < cy)
-                {
-                    var outD = Dsd.FabOut(_c0 + 4 + ly % 2, n);
-                    if (ly == 0) pe.Start(VecOp.Mov, outD, Dsd.Mem(a, n), Completion.Activate(_task));
-                    else pe.Start(op, outD, Dsd.FabIn(_c0 + 4 + (ly - 1) % 2, n), Dsd.Mem(a, n), Completion.Activate(_task));
-                    _expect[i]++;
-                }
-                else if (ly > cy)
-                {
-                    int d = H - 1 - ly;
-                    var outD = Dsd.FabOut(_c0 + 6 + d % 2, n);
-                    if (d == 0) pe.Start(VecOp.Mov, outD, Dsd.Mem(a, n), Completion.Activate(_task));
-                    else pe.Start(op, outD, Dsd.FabIn(_c0 + 6 + (d - 1) % 2, n), Dsd.Mem(a, n), Completion.Activate(_task));
-                    _expect[i]++;
-                }
-                else
-                {
-                    if (cy > 0) { pe.Start(op, Dsd.Mem(a, n), Dsd.Mem(a, n), Dsd.FabIn(_c0 + 4 + (cy - 1) % 2, n), Completion.Activate(_task)); _expect[i]++; }
-                    if (cy < H - 1) { pe.Start(op, Dsd.Mem(a, n), Dsd.Mem(a, n), Dsd.FabIn(_c0 + 6 + (H - 2 - cy) % 2, n), Completion.Activate(_task + 1)); _expect[i]++; }
-                }
-            }
+            if (!_rowsOnly) _expect[i] += StartLine(pe, ly, cy, H, _c0 + 4, a, n, op); // column phase
         }
         if (root && _stage[i] == 1 && _count[i] >= _expect[i])
         {
