@@ -15,12 +15,7 @@ public sealed class NormProgram : RowKernelProgram
         _rms = rms; _eps = eps;
         BindLocalTask(0, pe =>
         {
-            if (_rms) { SumSquares(pe); return; }
-            int rv = ValidRows(pe), lv = ValidLen(pe);
-            pe.Exec(VecOp.Mov, Dsd.Mem(Stat(0), Rp), Dsd.Scalar(0));
-            if (lv > 0)
-                for (int r = 0; r < rv; r++) pe.Exec(VecOp.Add, StatElem(0, r, lv), Dsd.Mem(Row(r), lv), StatElem(0, r, lv));
-            Reduce.Start(pe, Stat(0), Rp, VecOp.Add, Completion.Activate(4));
+            if (_rms) SumSquares(pe); else ReduceRows(pe, 0, VecOp.Add, 0, 4);
         }, "sum");
         BindLocalTask(4, pe =>
         {

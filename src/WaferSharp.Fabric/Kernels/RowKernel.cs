@@ -42,6 +42,20 @@ public abstract class RowKernelProgram : PeProgram
     /// <summary>A stride-0 view of element r of statistics vector i, repeated <paramref name="n"/> times.</summary>
     protected Dsd StatElem(int i, int r, int n) => Dsd.Mem(Stat(i) + r * 4, n, stride: 0);
 
+    /// <summary>
+    /// Folds each local row slice into element r of statistics vector <paramref name="stat"/> with <paramref name="op"/>
+    /// (Add or Max, from <paramref name="init"/>), then starts the row all-reduce of that vector, which activates
+    /// <paramref name="next"/> when done.
+    /// </summary>
+    protected void ReduceRows(Pe pe, int stat, VecOp op, float init, int next)
+    {
+        int rv = ValidRows(pe), lv = ValidLen(pe);
+        pe.Exec(VecOp.Mov, Dsd.Mem(Stat(stat), Rp), Dsd.Scalar(init));
+        if (lv > 0)
+            for (int r = 0; r < rv; r++) pe.Exec(op, StatElem(stat, r, lv), Dsd.Mem(Row(r), lv), StatElem(stat, r, lv));
+        Reduce.Start(pe, Stat(stat), Rp, op, Completion.Activate(next));
+    }
+
     /// <inheritdoc/>
     public override void Setup(Pe pe) { Reduce.Setup(pe); pe.Activate(0); }
 

@@ -9,14 +9,7 @@ public sealed class SoftmaxProgram : RowKernelProgram
     /// <summary>Softmax of R rows of length L on a w × h region.</summary>
     public SoftmaxProgram(int rows, int len, int w, int h) : base(rows, len, w, h)
     {
-        BindLocalTask(0, pe =>
-        {
-            int rv = ValidRows(pe), lv = ValidLen(pe);
-            pe.Exec(VecOp.Mov, Dsd.Mem(Stat(0), Rp), Dsd.Scalar(float.NegativeInfinity));
-            if (lv > 0)
-                for (int r = 0; r < rv; r++) pe.Exec(VecOp.Max, StatElem(0, r, lv), Dsd.Mem(Row(r), lv), StatElem(0, r, lv));
-            Reduce.Start(pe, Stat(0), Rp, VecOp.Max, Completion.Activate(4));
-        }, "max");
+        BindLocalTask(0, pe => ReduceRows(pe, 0, VecOp.Max, float.NegativeInfinity, 4), "max");
         BindLocalTask(4, pe =>
         {
             int rv = ValidRows(pe), lv = ValidLen(pe);
