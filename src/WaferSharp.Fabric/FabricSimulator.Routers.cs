@@ -20,7 +20,7 @@ public sealed partial class FabricSimulator
     // side effects of stepping a range of routers, merged into the simulator in range order
     private sealed class Lane
     {
-        public long Stalls, RxWaits, Hops, Busy, Fmacs, Last;
+        public long Stalls, RxWaits, Hops, Busy, Fmacs, Last, Moves;
         public int Peak, ActDelta;
         public long[] EvTime = new long[64], EvPay = new long[64];
         public int EvCount;
@@ -140,7 +140,7 @@ public sealed partial class FabricSimulator
 
     private void Flush(Lane l)
     {
-        _stalls += l.Stalls; _rxWaits += l.RxWaits; _waveletHops += l.Hops; _busyCycles += l.Busy; _fmacs += l.Fmacs;
+        _stalls += l.Stalls; _rxWaits += l.RxWaits; _routerMoves += l.Moves; _waveletHops += l.Hops; _busyCycles += l.Busy; _fmacs += l.Fmacs;
         if (l.Peak > _peakBuffer) _peakBuffer = l.Peak;
         if (l.Last > _lastActivity) _lastActivity = l.Last;
         for (int i = 0; i < l.EvCount; i++) _events.Enqueue(l.EvPay[i], l.EvTime[i], _seq++);
@@ -152,7 +152,7 @@ public sealed partial class FabricSimulator
             if (_actBits[w] != 0) _actTop[w >> 6] |= 1UL << (w & 63); else _actTop[w >> 6] &= ~(1UL << (w & 63));
         }
         _actRCount += l.ActDelta;
-        l.Stalls = l.RxWaits = l.Hops = l.Busy = l.Fmacs = l.Last = 0;
+        l.Stalls = l.RxWaits = l.Hops = l.Busy = l.Fmacs = l.Last = l.Moves = 0;
         l.Peak = l.ActDelta = l.EvCount = l.SchedCount = l.AddCount = l.WordCount = 0;
     }
 
@@ -223,6 +223,7 @@ public sealed partial class FabricSimulator
             }
             if (!ok) { lane.Stalls++; continue; }
             uint pay = head.Pay;
+            lane.Moves++;
             chn.RbHead = (byte)((chn.RbHead + 1) & _mask);
             chn.PopAt = now;
             if (--chn.RbCount == 0) _pend[pe] &= ~(1u << c);
@@ -269,6 +270,22 @@ public sealed partial class FabricSimulator
             }
             if (now + 1 > lane.Last) lane.Last = now + 1;
         }
+    }
+
+    // a deadlock of wavelets no route will take: names the first one
+    private InvalidOperationException Stuck()
+    {
+        for (int pe = 0; pe < _n; pe++)
+            for (uint mask = _pend[pe]; mask != 0; mask &= mask - 1)
+            {
+                int c = BitOperations.TrailingZeroCount(mask), ch = _chan[c]![pe] - 1;
+                var head = _rb[ch * _depth + _chs[ch].RbHead];
+                string why = (_chs[ch].Rx & (1 << head.Port)) == 0
+                    ? $"arrived from {(Ports)(1 << head.Port)} but the route accepts only {(Ports)_chs[ch].Rx}"
+                    : $"cannot leave toward {(Ports)_chs[ch].Tx} (buffers full)";
+                return new InvalidOperationException($"deadlock at cycle {_now}: {_actRCount} router(s) hold wavelets that can never move, e.g. color {c} at PE ({pe % Width}, {pe / Width}): the wavelet {why}; no instruction, task or event is left to change that");
+            }
+        return new InvalidOperationException($"deadlock at cycle {_now}: wavelets can never move");
     }
 
     // channels are never removed, so a neighbour's channel, once it exists, can be remembered

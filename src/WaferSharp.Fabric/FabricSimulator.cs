@@ -115,6 +115,8 @@ public sealed partial class FabricSimulator
     private readonly List<PeProgram> _programs = new();
 
     private long _now;
+    private long _routerMoves;
+    private int _stuckCycles;
     private int _curPe = -1;
     private long _cursor;
 
@@ -259,10 +261,13 @@ public sealed partial class FabricSimulator
                 throw new InvalidOperationException($"route on color {color} at PE ({x}, {y}) uses the {bit} link to ({nx}, {ny}), which is dead or off the fabric");
         }
         int ch = Channel(pe, color, create: true);
-        if (fromTask && _chs[ch].RbCount > 0)
+        // a switch change applies after the wavelets queued for the old route have left: the leading ones its rx accepts
+        // (a wavelet from a port it does not accept already belongs to the new route)
+        int old = 0;
+        while (old < _chs[ch].RbCount && (_chs[ch].Rx & (1 << _rb[ch * _depth + ((_chs[ch].RbHead + old) & _mask)].Port)) != 0) old++;
+        if (fromTask && old > 0)
         {
-            // a switch change applies after the wavelets already queued on the old route have left
-            _chs[ch].PendPops = _chs[ch].RbCount; _chs[ch].PendRx = (byte)rx; _chs[ch].PendTx = (byte)tx;
+            _chs[ch].PendPops = (byte)old; _chs[ch].PendRx = (byte)rx; _chs[ch].PendTx = (byte)tx;
         }
         else { _chs[ch].Rx = (byte)rx; _chs[ch].Tx = (byte)tx; _chs[ch].PendPops = 0; }
         if (fromTask && _curPe == pe) _cursor += _o.RouteCycles;
@@ -676,7 +681,14 @@ public sealed partial class FabricSimulator
                 for (int k = 0; k < n; k++) _inSched[_sched2[k]] = 0;
                 for (int k = 0; k < n; k++) TrySchedule(_sched2[k]);
             }
-            if (_actRCount > 0) StepRouters();
+            if (_actRCount > 0)
+            {
+                long moves = _routerMoves;
+                StepRouters();
+                // nothing can change any more when two cycles move no wavelet with no instruction, task or event left
+                if (_routerMoves == moves && _actOpCount == 0 && _schedCount == 0 && _events.Count == 0) { if (++_stuckCycles >= 2) throw Stuck(); }
+                else _stuckCycles = 0;
+            }
             if (_actOpCount > 0) StepOps();
             _now++;
         }

@@ -33,6 +33,57 @@ public class SimulatorTests
         }
     }
 
+    // PE (1, 1) sends two wavelets north to PE (1, 0), whose route first accepts only West; a task on (1, 0) switches
+    // it to South at cycle ~50 when `switchRoute`, after the two wavelets are already queued
+    private sealed class LateSwitch(bool switchRoute) : PeProgram
+    {
+        public readonly List<uint> Arrivals = new();
+
+        public override void Setup(Pe pe)
+        {
+            var f = pe.Fabric;
+            if (pe.Lx == 1 && pe.Ly == 1)
+            {
+                f.SetRoute(pe.X, pe.Y, 3, Ports.Ramp, Ports.North);
+                pe.F32(0, 2)[0] = 1.5f; pe.F32(0, 2)[1] = 2.5f;
+                BindLocalTask(0, p => p.Start(VecOp.Mov, Dsd.FabOut(3, 2), Dsd.Mem(0, 2), Completion.None));
+                pe.Activate(0);
+            }
+            else if (pe.Lx == 1 && pe.Ly == 0)
+            {
+                f.SetRoute(pe.X, pe.Y, 3, Ports.West, Ports.Ramp);
+                BindDataTask(3, (p, w) => Arrivals.Add(w));
+                BindLocalTask(1, p => { p.Spend(50); p.Activate(2); });
+                BindLocalTask(2, p => { if (switchRoute) p.SetRoute(3, Ports.South, Ports.Ramp); });
+                pe.Activate(1);
+            }
+        }
+    }
+
+    [Fact]
+    public void ARouteSwitchWaitsOnlyForTheWaveletsOfTheOldRoute()
+    {
+        // the queued wavelets came from South, which the old route never accepted: the switch applies at once
+        var sim = new FabricSimulator(WaferSpec.Mesh(2, 2));
+        var prog = new LateSwitch(true);
+        sim.Load(prog, new Region(0, 0, 2, 2));
+        sim.Run();
+        Assert.Equal([BitConverter.SingleToUInt32Bits(1.5f), BitConverter.SingleToUInt32Bits(2.5f)], prog.Arrivals);
+        Assert.True(sim.Stats().RouteWaits > 0);
+    }
+
+    [Fact]
+    public void WaveletsNoRouteWillTakeAreADeadlockNotAHang()
+    {
+        var sim = new FabricSimulator(WaferSpec.Mesh(2, 2));
+        sim.Load(new LateSwitch(false), new Region(0, 0, 2, 2));
+        var e = Assert.Throws<InvalidOperationException>(() => sim.Run());
+        Assert.Contains("deadlock", e.Message);
+        Assert.Contains("PE (1, 0)", e.Message);
+        Assert.Contains("accepts only West", e.Message);
+        Assert.True(sim.Now < 1000, $"detected at cycle {sim.Now}");
+    }
+
     [Fact]
     public void OneWaveletCostsOneCyclePerHop()
     {
