@@ -92,20 +92,23 @@ public sealed class AttentionKernel : MeshKernel
             + qs * (V(kb, 1, true) + V(kb, 1, true, true) + V(kb, 1, false) + V(d, 1, true)) // P = exp(S − m'); l += rowsum P; O ·= α
             + Gemm(qs, kb, d) + V(qs, 1, true);                                        // O += P·V; m = m'
         double mask = causal ? qs * V(kb / 2 + 1, 0, true) : 0;                      // the diagonal block's masked tails
-        double stepFixed = p.TaskStartCycles + 2 * p.IssueCycles + (h > 1 ? 2 : 0) /* two route switches, a cycle each */;
-        double comm = h > 1 ? 2.0 * kb * d + p.Alpha * (h - 1) + p.TaskStartCycles + 4 : 0;
+        double stepFixed = p.TaskStartCycles + 2 * p.IssueCycles;
+        // one ring shift of the [Kᵀ | V] block (≤ 2 hops), as MeshGEMM's
+        double comm = h > 1 ? 2.0 * kb * d + 2 * p.Alpha + p.TaskStartCycles + 2 * p.IssueCycles + 2 : 0;
 
-        // per step s the busiest PE row's unmasked sub-blocks (key block of column 0 is the earliest, so the busiest)
+        // each PE row folds the blocks that pass it on the ring; the busiest row sets the time (column 0 holds the
+        // earliest keys of each block row, so the most unmasked work)
         double steps = 0;
         long off = tk - tq;
-        for (int s = 0; s < h; s++)
+        for (int y = 0; y < h; y++)
         {
-            long k0 = (long)s * w * kb;
-            int most = 0; bool diag = false;
-            if (k0 < tk)
-                for (int y = 0; y < h; y++)
-                {
-                    int n = 0; bool dg = false;
+            double row = 0;
+            int ky = RingLogical(y, h);
+            for (int s = 0; s < h; s++)
+            {
+                long k0 = (long)RingPhys((ky + s) % h, h) * w * kb;
+                int n = 0; bool dg = false;
+                if (k0 < tk)
                     for (int b = 0; b < nsub; b++)
                     {
                         long g0 = causal ? (b == 0 ? y : 2L * h - 1 - y) * qs : (long)y * qb;
@@ -113,16 +116,16 @@ public sealed class AttentionKernel : MeshKernel
                         n++;
                         if (causal && k0 + kb - 1 > g0 + off) dg = true;
                     }
-                    if (n > most || (n == most && dg)) { most = n; diag = dg; }
-                }
-            double compute = stepFixed + most * sub + (diag ? mask : 0);
-            steps += s == 0 ? compute : Math.Max(compute, comm);
+                double compute = stepFixed + n * sub + (dg ? mask : 0);
+                row += s == 0 ? compute : Math.Max(compute, comm);
+            }
+            steps = Math.Max(steps, row);
         }
 
         // prologue: Q multicast along the row (and its scaling) against the first K/V block, after the state is cleared
         double init = p.TaskStartCycles + V(qb, 0, true) + V(qb * (d + 1), 0, true);
         double qIn = w > 1 ? qb * d + p.Alpha * (w / 2) + p.TaskStartCycles + 2 : 0;
-        double first = Math.Max(qIn + V(qb * d, 1, true), h > 1 ? 2.0 * kb * d + p.Alpha * (h - 1) + 2 : 0);
+        double first = qIn + V(qb * d, 1, true);
         double prologue = init + V(qb * d, 1, true) + first;
 
         // merge: all-reduce m along the row, rescale, reduce [l, O] to the center, normalise
@@ -135,6 +138,10 @@ public sealed class AttentionKernel : MeshKernel
         double total = rounds * head + p.KernelOverheadCycles;
         return new AttentionPlan(w, h, subGrids, rounds, (int)qb, nsub, (int)qs, (int)kb, sramBytes, total);
     }
+
+    // MeshGEMM's interleaved ring on a line of n PEs (position of ring index k, and back)
+    private static int RingPhys(int k, int n) => k < (n + 1) / 2 ? 2 * k : 2 * (n - 1 - k) + 1;
+    private static int RingLogical(int x, int n) => x % 2 == 0 ? x / 2 : n - 1 - (x - 1) / 2;
 
     /// <summary>The fused program's cost as a <see cref="KernelCost"/> on a gw × gh grid (see <see cref="PlanFused"/>).</summary>
     public static KernelCost Fused(in KernelWork work, bool causal, int gw, int gh, CostParams p)

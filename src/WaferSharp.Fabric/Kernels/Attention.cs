@@ -26,8 +26,8 @@ namespace WaferSharp.Fabric.Kernels;
 /// </summary>
 public sealed class AttentionProgram : PeProgram
 {
-    private const int CMax = 0, CSum = 9, CQ = 17, CK = 18, CV = 19;
-    private const int TStart = 0, TQ = 1, TK = 2, TV = 3, TMax = 4, TSum = 5, TQSend = 6;
+    private const int CMax = 0, CSum = 9, CQ = 17, CRing = 18;
+    private const int TStart = 0, TQ = 1, TSend = 2, TRecv = 3, TMax = 4, TSum = 5, TQSend = 6;
     private const float Masked = -1e30f;
 
     private readonly int _w, _h, _nh, _qb, _qs, _nsub, _kb, _d, _tq, _tk;
@@ -35,7 +35,7 @@ public sealed class AttentionProgram : PeProgram
     private readonly float _scale;
     private readonly CenterAllReduce _max, _sum;
     // working buffers (bytes), then per head: resident Q (center PEs), Kᵀ, V, output (center PEs)
-    private readonly int _qbuf, _kbuf, _vbuf, _s, _m, _mnew, _mloc, _alpha, _inv, _lo, _res0, _headBytes;
+    private readonly int _qbuf, _kvbuf, _s, _m, _mnew, _mloc, _alpha, _inv, _lo, _res0, _headBytes;
     private readonly int[] _head, _commStep, _commDone, _qPending;
     private readonly bool[] _qReady, _waitQ;
 
@@ -49,7 +49,7 @@ public sealed class AttentionProgram : PeProgram
         _d = d; _tq = tq; _tk = tk; _causal = causal; _scale = scale;
         int a = 0;
         int Next(int floats) { int at = a; a += (floats * 4 + 15) & ~15; return at; }
-        _qbuf = Next(_qb * d); _kbuf = Next(2 * d * _kb); _vbuf = Next(2 * _kb * d); _s = Next(_qs * _kb);
+        _qbuf = Next(_qb * d); _kvbuf = Next(4 * d * _kb); _s = Next(_qs * _kb);
         _m = Next(_qb); _mnew = Next(_qb); _mloc = Next(_qb); _alpha = Next(_qb); _inv = Next(_qb);
         _lo = Next(_qb + _qb * d); // l, then O: one contiguous vector for the sum reduce
         _res0 = a;
@@ -62,8 +62,8 @@ public sealed class AttentionProgram : PeProgram
         _sum = new CenterAllReduce(this, CSum, 11, rowsOnly: true, broadcast: false);
         BindLocalTask(TStart, StartHead, "start");
         BindLocalTask(TQ, QArrived, "recvQ");
-        BindLocalTask(TK, CommArrived, "recvK");
-        BindLocalTask(TV, CommArrived, "recvV");
+        BindLocalTask(TSend, CommArrived, "sendKV");
+        BindLocalTask(TRecv, CommArrived, "recvKV");
         BindLocalTask(TMax, Rescale, "rescale");
         BindLocalTask(TSum, Finish, "normalise");
         BindLocalTask(TQSend, pe => { int i = Id(pe); _qPending[i]--; if (_waitQ[i]) { _waitQ[i] = false; NextHead(pe, i); } }, "sendQ");
@@ -96,21 +96,28 @@ public sealed class AttentionProgram : PeProgram
         int i = Id(pe);
         _head[i] = 0; _commStep[i] = 0; _commDone[i] = 0; _qPending[i] = 0; _qReady[i] = false; _waitQ[i] = false;
         _max.Setup(pe); _sum.Setup(pe);
-        if (_h > 1) Routes(pe, 0, fromTask: false);
+        if (_h > 1 && pe.Lx == 0 && pe.Ly == 0) RingRoutes(pe.Fabric);
         if (_w > 1 && pe.Lx == Cx) Trees.MulticastTree(pe.Fabric, Region, CQ, pe.X, pe.Y, onlyRow: pe.Y);
         pe.Activate(TStart);
     }
 
-    // column multicast of step s's K and V blocks from PE row s (SUMMA's B-panel routes)
-    private void Routes(Pe pe, int s, bool fromTask)
+    // the K/V ring of every column: MeshGEMM's interleaved ring (every edge ≤ 2 hops, static routes, colors 18–23)
+    private void RingRoutes(FabricSimulator f)
     {
-        int y = pe.Ly;
-        Ports rx, tx;
-        if (y == s) { rx = Ports.Ramp; tx = (y > 0 ? Ports.North : 0) | (y < _h - 1 ? Ports.South : 0); }
-        else if (y < s) { rx = Ports.South; tx = Ports.Ramp | (y > 0 ? Ports.North : 0); }
-        else { rx = Ports.North; tx = Ports.Ramp | (y < _h - 1 ? Ports.South : 0); }
-        if (fromTask) { pe.SetRoute(CK, rx, tx); pe.SetRoute(CV, rx, tx); }
-        else { pe.Fabric.SetRoute(pe.X, pe.Y, CK, rx, tx); pe.Fabric.SetRoute(pe.X, pe.Y, CV, rx, tx); }
+        for (int x = 0; x < _w; x++)
+            for (int k = 0; k < _h; k++)
+            {
+                int src = MeshGemmProgram.Phys(k, _h), dst = MeshGemmProgram.Phys((k - 1 + _h) % _h, _h);
+                int color = CRing + MeshGemmProgram.EdgeColor(src, dst, 0), dir = dst > src ? 1 : -1;
+                Ports fwd = dir > 0 ? Ports.South : Ports.North, back = dir > 0 ? Ports.North : Ports.South;
+                for (int u = src; ; u += dir)
+                {
+                    int fx = Region.X + x, fy = Region.Y + u;
+                    if (u == src) f.SetRoute(fx, fy, color, Ports.Ramp, fwd);
+                    else if (u == dst) { f.SetRoute(fx, fy, color, back, Ports.Ramp); break; }
+                    else f.SetRoute(fx, fy, color, back, fwd);
+                }
+            }
     }
 
     private void StartHead(Pe pe)
@@ -140,25 +147,20 @@ public sealed class AttentionProgram : PeProgram
         TryCompute(pe, i);
     }
 
-    private int KBlock(Pe pe, int s) => pe.Ly == s ? KAddress(_head[Id(pe)]) : _kbuf + (s & 1) * _d * _kb * 4;
-    private int VBlock(Pe pe, int s) => pe.Ly == s ? VAddress(_head[Id(pe)]) : _vbuf + (s & 1) * _kb * _d * 4;
+    // step s folds the K/V block that started on ring position Logical(y) + s; step 0's is the PE's own
+    private int KvAt(Pe pe, int s) => s == 0 ? KAddress(_head[Id(pe)]) : _kvbuf + ((s - 1) & 1) * 2 * _kb * _d * 4;
+    private int OwnerRow(Pe pe, int s) => MeshGemmProgram.Phys((MeshGemmProgram.Logical(pe.Ly, _h) + s) % _h, _h);
 
+    // during step s the held block moves one ring position down (to the predecessor) and the next arrives
     private void BeginComm(Pe pe, int i, int s)
     {
         _commDone[i] = 0;
-        if (_h == 1) { _commDone[i] = 2; return; }
-        if (s > 0 || _head[i] > 0) Routes(pe, s, fromTask: true);
-        int len = _kb * _d;
-        if (pe.Ly == s)
-        {
-            pe.Start(VecOp.Mov, Dsd.FabOut(CK, len), Dsd.Mem(KBlock(pe, s), len), Completion.Activate(TK));
-            pe.Start(VecOp.Mov, Dsd.FabOut(CV, len), Dsd.Mem(VBlock(pe, s), len), Completion.Activate(TV));
-        }
-        else
-        {
-            pe.Start(VecOp.Mov, Dsd.Mem(KBlock(pe, s), len), Dsd.FabIn(CK, len), Completion.Activate(TK));
-            pe.Start(VecOp.Mov, Dsd.Mem(VBlock(pe, s), len), Dsd.FabIn(CV, len), Completion.Activate(TV));
-        }
+        if (s == 0 || _h == 1) { _commDone[i] = 2; return; }
+        int pos = pe.Ly, k = MeshGemmProgram.Logical(pos, _h);
+        int dst = MeshGemmProgram.Phys((k - 1 + _h) % _h, _h), src = MeshGemmProgram.Phys((k + 1) % _h, _h);
+        int len = 2 * _kb * _d;
+        pe.Start(VecOp.Mov, Dsd.FabOut(CRing + MeshGemmProgram.EdgeColor(pos, dst, 0), len), Dsd.Mem(KvAt(pe, s - 1), len), Completion.Activate(TSend));
+        pe.Start(VecOp.Mov, Dsd.Mem(KvAt(pe, s), len), Dsd.FabIn(CRing + MeshGemmProgram.EdgeColor(src, pos, 0), len), Completion.Activate(TRecv));
     }
 
     private void CommArrived(Pe pe)
@@ -173,16 +175,16 @@ public sealed class AttentionProgram : PeProgram
     {
         int s = _commStep[i];
         if (!_qReady[i] || _commDone[i] < 2 || s >= _h) return;
-        int k = KBlock(pe, s), v = VBlock(pe, s);
+        int kv = KvAt(pe, s), owner = OwnerRow(pe, s);
         _commStep[i] = s + 1;
         if (s + 1 < _h) BeginComm(pe, i, s + 1);
-        Fold(pe, s, k, v);
+        Fold(pe, owner, kv, kv + _kb * _d * 4);
         if (s + 1 == _h) StartMerge(pe);
     }
 
-    private void Fold(Pe pe, int s, int kAddr, int vAddr)
+    private void Fold(Pe pe, int ownerRow, int kAddr, int vAddr)
     {
-        int j = s * _w + pe.Lx, k0 = j * _kb, kb = _kb, d = _d, qs = _qs;
+        int j = ownerRow * _w + pe.Lx, k0 = j * _kb, kb = _kb, d = _d, qs = _qs;
         if (k0 >= _tk) return; // a padding block
         int off = _tk - _tq;
         for (int b = 0; b < _nsub; b++)
