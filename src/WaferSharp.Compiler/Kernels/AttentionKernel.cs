@@ -76,8 +76,8 @@ public sealed class AttentionKernel : MeshKernel
         long kb = Div(tk, (long)w * h);
         int eb = 4; // the program computes in float32
         long sramPerHead = (2 * qb * d + 2 * kb * d) * eb;
-        long work = (qb * d + 4 * kb * d + qs * kb + 5 * qb + qb * (d + 1)) * eb;
-        long sramBytes = rounds * sramPerHead + work;
+        long working = (qb * d + 4 * kb * d + qs * kb + 5 * qb + qb * (d + 1)) * eb;
+        long sramBytes = rounds * sramPerHead + working;
 
         // one vector instruction over n elements: issue + max(SIMD passes, read port, write port)
         double V(long n, int reads, bool writes, bool transcendental = false) => p.IssueCycles + Math.Max(
@@ -96,17 +96,21 @@ public sealed class AttentionKernel : MeshKernel
         // one ring shift of the [Kᵀ | V] block (≤ 2 hops), as MeshGEMM's
         double comm = h > 1 ? 2.0 * kb * d + 2 * p.Alpha + p.TaskStartCycles + 2 * p.IssueCycles + 2 : 0;
 
-        // each PE row folds the blocks that pass it on the ring; the busiest row sets the time (column 0 holds the
-        // earliest keys of each block row, so the most unmasked work)
-        double steps = 0;
+        // each PE row folds the blocks that pass it on the ring (column 0 holds the earliest keys of each block row, so
+        // the most unmasked work); a row's step s starts when its step s − 1 is folded and the ring shift it posted then
+        // has moved, which needs both ring neighbours to have posted theirs: a recurrence over rows and steps
         long off = tk - tq;
-        for (int y = 0; y < h; y++)
+        // a sender runs ahead of a late receiver by what the route's buffers hold (a 4-deep input buffer per router on
+        // the ≤ 2-hop path and the receiver's 4-deep compute-engine queue)
+        double buffered = Math.Min(2.0 * kb * d, 12);
+        var start = new double[h];
+        var next = new double[h];
+        var work = new double[h];
+        for (int s = 0; s < h; s++)
         {
-            double row = 0;
-            int ky = RingLogical(y, h);
-            for (int s = 0; s < h; s++)
+            for (int y = 0; y < h; y++)
             {
-                long k0 = (long)RingPhys((ky + s) % h, h) * w * kb;
+                long k0 = (long)RingPhys((RingLogical(y, h) + s) % h, h) * w * kb;
                 int n = 0; bool dg = false;
                 if (k0 < tk)
                     for (int b = 0; b < nsub; b++)
@@ -116,11 +120,19 @@ public sealed class AttentionKernel : MeshKernel
                         n++;
                         if (causal && k0 + kb - 1 > g0 + off) dg = true;
                     }
-                double compute = stepFixed + n * sub + (dg ? mask : 0);
-                row += s == 0 ? compute : Math.Max(compute, comm);
+                work[y] = stepFixed + n * sub + (dg ? mask : 0);
             }
-            steps = Math.Max(steps, row);
+            if (s == h - 1) break;
+            for (int y = 0; y < h; y++)
+            {
+                int k = RingLogical(y, h);
+                int src = RingPhys((k + 1) % h, h), dst = RingPhys((k - 1 + h) % h, h);
+                next[y] = Math.Max(start[y] + work[y], Math.Max(Math.Max(start[y], start[src]) + comm, start[dst] + comm - buffered));
+            }
+            (start, next) = (next, start);
         }
+        double steps = 0;
+        for (int y = 0; y < h; y++) steps = Math.Max(steps, start[y] + work[y]);
 
         // prologue: Q multicast along the row (and its scaling) against the first K/V block, after the state is cleared
         double init = p.TaskStartCycles + V(qb, 0, true) + V(qb * (d + 1), 0, true);
