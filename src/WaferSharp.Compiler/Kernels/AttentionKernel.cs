@@ -92,9 +92,10 @@ public sealed class AttentionKernel : MeshKernel
             + qs * (V(kb, 1, true) + V(kb, 1, true, true) + V(kb, 1, false) + V(d, 1, true)) // P = exp(S − m'); l += rowsum P; O ·= α
             + Gemm(qs, kb, d) + V(qs, 1, true);                                        // O += P·V; m = m'
         double mask = causal ? qs * V(kb / 2 + 1, 0, true) : 0;                      // the diagonal block's masked tails
-        double stepFixed = p.TaskStartCycles + 2 * p.IssueCycles;
+        // a step starts in the second of the two tasks its shift's completions run (send, receive), then posts the next shift
+        double stepFixed = (h > 1 ? 2 : 1) * p.TaskStartCycles + 2 * p.IssueCycles;
         // one ring shift of the [Kᵀ | V] block (≤ 2 hops), as MeshGEMM's
-        double comm = h > 1 ? 2.0 * kb * d + 2 * p.Alpha + p.TaskStartCycles + 2 * p.IssueCycles + 2 : 0;
+        double comm = h > 1 ? 2.0 * kb * d + 2 * p.Alpha + 2 * p.TaskStartCycles : 0;
 
         // each PE row folds the blocks that pass it on the ring (column 0 holds the earliest keys of each block row, so
         // the most unmasked work); a row's step s starts when its step s − 1 is folded and the ring shift it posted then

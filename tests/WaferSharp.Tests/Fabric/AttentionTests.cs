@@ -95,9 +95,9 @@ public class AttentionTests(ITestOutputHelper output)
     [InlineData(2, 1, 16, 8, false)] [InlineData(2, 2, 32, 16, true)]
     [InlineData(4, 1, 64, 16, false)] [InlineData(4, 4, 64, 8, true)]
     [InlineData(8, 1, 128, 16, true)] [InlineData(8, 2, 64, 32, false)]
-    [InlineData(16, 1, 256, 8, false)] [InlineData(16, 4, 128, 16, true)]
+    [InlineData(16, 1, 128, 8, false)] [InlineData(16, 4, 128, 16, true)]
     [InlineData(32, 1, 256, 8, true)] [InlineData(32, 2, 128, 8, false)]
-    [InlineData(64, 1, 256, 4, false)] [InlineData(64, 4, 256, 8, true)]
+    [InlineData(64, 1, 128, 4, false)]
     public void CompilerPredictsTheCycles(int s, int heads, int t, int d, bool causal)
     {
         var r = RunCase(s, s, heads, t, t, d, causal, out var want);
