@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Xunit.Abstractions;
 using WaferSharp.Compiler;
 using WaferSharp.Compiler.Kernels;
@@ -106,5 +107,37 @@ public class AttentionTests(ITestOutputHelper output)
         double err = (plan.Cycles - r.Cycles) / r.Cycles;
         output.WriteLine($"attention {s}x{s} heads {heads} T {t} d {d}{(causal ? " causal" : "")} on {plan.SubGrids}x[{plan.SubW}x{plan.SubH}]: simulated {r.Cycles}, predicted {plan.Cycles:F0}, error {err:P1}");
         Assert.True(Math.Abs(err) <= 0.10, $"simulated {r.Cycles}, predicted {plan.Cycles:F0} ({err:P1})");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void CliReportsCyclesPredictionAndCpuCheck(bool causal)
+    {
+        string[] args = ["simulate", "--kernel", "attention", "--m", "32", "--n", "8", "--k", "2", "--device", "mesh:4x4", "--json", "-"];
+        var (code, outText, err) = TestUtil.RunCli(causal ? [.. args, "--causal"] : args);
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(outText);
+        var r = doc.RootElement;
+        long cycles = r.GetProperty("cycles").GetInt64();
+        double predicted = r.GetProperty("predicted_cycles").GetDouble();
+        Assert.Equal("attention", r.GetProperty("kernel").GetString());
+        Assert.Contains(causal ? "causal" : "heads", r.GetProperty("shape").GetString());
+        Assert.Equal((predicted - cycles) / cycles, r.GetProperty("relative_error").GetDouble(), 9);
+        Assert.True(Math.Abs(r.GetProperty("relative_error").GetDouble()) <= 0.10, $"{cycles} vs {predicted}");
+        Assert.True(r.GetProperty("max_rel_diff_vs_cpu").GetDouble() < 1e-5);
+        Assert.True(r.GetProperty("max_abs_diff_vs_cpu").GetDouble() >= 0);
+        Assert.True(r.GetProperty("pe_cycles_per_second").GetDouble() > 0);
+    }
+
+    [Theory]
+    [InlineData("--kernel", "gemm", "--causal")]
+    [InlineData("--kernel", "attention", "--m", "4096", "--n", "256", "--k", "4", "--device", "mesh:2x2")]
+    public void CliBadInputIsAOneLineUserError(params string[] args)
+    {
+        var (code, _, err) = TestUtil.RunCli(["simulate", .. args]);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error:", err.Trim());
+        Assert.DoesNotContain("   at ", err);
     }
 }
