@@ -40,15 +40,17 @@ public sealed class AttentionKernel : MeshKernel
     /// Per head on a w × h sub-grid: PE row y holds qb = ⌈Tq/h⌉ query rows (causal: two zig-zag sub-blocks, rows of
     /// blocks y and 2h − 1 − y, so the unmasked work is balanced); every PE owns one K block (stored transposed, d × kb)
     /// and one V block (kb × d), kb = ⌈Tk/(w·h)⌉. The center PE of each row multicasts Q along the row; then in h steps
-    /// row s multicasts its K and V blocks down every column (2·kb·d words through each ramp, double buffered) while each
-    /// PE folds the previous block into its running max m, sum l and output O (online softmax: S = Q·Kᵀ, m' = max(m,
-    /// rowmax S), P = exp(S − m'), l = l·e^(m − m') + rowsum P, O = O·e^(m − m') + P·V); fully masked blocks are skipped.
-    /// Finally each row all-reduces m (max), rescales l and O, reduces [l, O] to its center (sum), and the center writes
-    /// O / l.
+    /// the [Kᵀ | V] blocks rotate one position per step around each column on MeshGEMM's interleaved ring (2·kb·d words
+    /// through each ramp, ≤ 2 hops, double buffered) while each PE folds the block it holds into its running max m, sum l
+    /// and output O (online softmax: S = Q·Kᵀ, m' = max(m, rowmax S), P = exp(S − m'), l = l·e^(m − m') + rowsum P,
+    /// O = O·e^(m − m') + P·V); padding and fully masked blocks are skipped. Finally each row all-reduces m (max),
+    /// rescales l and O, reduces [l, O] to its center (sum), and the center writes O / l.
     /// </para>
-    /// Cycles = rounds · (prologue + Σ_steps max(step compute, step comm) + merge), each term counted per vector
-    /// instruction as the simulator issues them (issue + max(SIMD passes, SRAM read, SRAM write)); causal steps count the
-    /// sub-blocks of the busiest PE row. Calibrated on the fabric simulator (docs/FIDELITY.md).
+    /// Cycles = rounds · (prologue + ring phase + merge): every vector instruction is counted as the simulator issues it
+    /// (issue + max(SIMD passes, SRAM read, SRAM write)); the ring phase is a recurrence over rows and steps — a row's
+    /// step starts when its previous fold is done and its shift has moved, which waits for the ring predecessor's send
+    /// and, past what the route buffers hold, the successor's receive — so masked and padding blocks and the neighbour
+    /// coupling they cause are priced per row. Calibrated on the fabric simulator (docs/FIDELITY.md).
     /// </summary>
     public static AttentionPlan PlanFused(long heads, long tq, long tk, long d, bool causal, int gw, int gh, CostParams p)
     {
@@ -101,9 +103,8 @@ public sealed class AttentionKernel : MeshKernel
         // the most unmasked work); a row's step s starts when its step s − 1 is folded and the ring shift it posted then
         // has moved, which needs both ring neighbours to have posted theirs: a recurrence over rows and steps
         long off = tk - tq;
-        // a sender runs ahead of a late receiver by what the route's buffers hold (a 4-deep input buffer per router on
-        // the ≤ 2-hop path and the receiver's 4-deep compute-engine queue)
-        double buffered = Math.Min(2.0 * kb * d, 12);
+        // a sender runs ahead of a late receiver by what the route's buffers hold: a 4-deep input buffer per router on
+        // the 1- or 2-hop path and the receiver's 4-deep compute-engine queue (FabricOptions.BufferDepth)
         var start = new double[h];
         var next = new double[h];
         var work = new double[h];
@@ -128,14 +129,18 @@ public sealed class AttentionKernel : MeshKernel
             {
                 int k = RingLogical(y, h);
                 int src = RingPhys((k + 1) % h, h), dst = RingPhys((k - 1 + h) % h, h);
-                next[y] = Math.Max(start[y] + work[y], Math.Max(Math.Max(start[y], start[src]) + comm, start[dst] + comm - buffered));
+                double t = Math.Max(start[y] + work[y], Math.Max(start[y], start[src]) + comm);
+                // the send finishes once the block fits the route's buffers behind a receiver that has not posted yet
+                double buffered = Math.Min(2.0 * kb * d, 4.0 * (Math.Abs(dst - y) + 2));
+                t = Math.Max(t, start[dst] + comm - buffered);
+                next[y] = t;
             }
             (start, next) = (next, start);
         }
         double steps = 0;
         for (int y = 0; y < h; y++) steps = Math.Max(steps, start[y] + work[y]);
 
-        // prologue: Q multicast along the row (and its scaling) against the first K/V block, after the state is cleared
+        // prologue: state cleared, the center copies and sends Q along the row, every PE scales its copy (step 0 folds the resident block)
         double init = p.TaskStartCycles + V(qb, 0, true) + V(qb * (d + 1), 0, true);
         double qIn = w > 1 ? qb * d + p.Alpha * (w / 2) + p.TaskStartCycles + 2 : 0;
         double first = qIn + V(qb * d, 1, true);

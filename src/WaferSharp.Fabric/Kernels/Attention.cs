@@ -13,10 +13,11 @@ namespace WaferSharp.Fabric.Kernels;
 /// row has the same unmasked work); the center PE of the row owns them and multicasts them along the row (color 17).
 /// Every PE owns one key block j = y·w + x of kb keys: Kᵀ (d × kb, the layout dist-GEMM-T reads, no transpose on the
 /// fabric) and V (kb × d).</item>
-/// <item>Steps s = 0…h − 1: row s multicasts its K and V blocks down every column (colors 18, 19; routes switched per
-/// step, double buffered as in <see cref="SummaGemmProgram"/>); each PE computes S = Q·Kᵀ (scale is folded into Q),
-/// masks the tails of a diagonal block, and updates m' = max(m, rowmax S), P = exp(S − m'), l = l·e^(m−m') + rowsum P,
-/// O = O·e^(m−m') + P·V. Sub-blocks a block fully masks are skipped.</item>
+/// <item>Steps s = 0…h − 1: the [Kᵀ | V] blocks rotate one position per step around each column on MeshGEMM's
+/// interleaved ring (static routes, every edge ≤ 2 hops, colors 18–23; double buffered: the next block streams in while
+/// the PE folds the one it holds). Each PE computes S = Q·Kᵀ (scale is folded into Q), masks the tails of padding and
+/// diagonal blocks, and updates m' = max(m, rowmax S), P = exp(S − m'), l = l·e^(m−m') + rowsum P, O = O·e^(m−m') + P·V.
+/// Padding blocks and sub-blocks a block fully masks are skipped.</item>
 /// <item>Merge: the row all-reduces m (max, <see cref="CenterAllReduce"/> on colors 0–8), every PE rescales its l and O by
 /// e^(m_local − m), the row reduces [l, O] to its center (sum, colors 9–16), which writes O / l.</item>
 /// </list>
