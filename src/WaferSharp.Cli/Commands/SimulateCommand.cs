@@ -17,22 +17,25 @@ namespace WaferSharp.Cli;
 /// [--precision fp32|bf16] [--trace t.json] [--link-heatmap h.svg] [--json out.json]</c>: runs one kernel on the
 /// cycle-level fabric simulator with random inputs (fixed seed), checks it against the CPU, and compares the cycles
 /// with the compiler's prediction. gemm runs the compiler's pick of SUMMA or MeshGEMM (shift) on the largest square region; gemv Y[M×N] = X[M×K]·W[K×N];
-/// allreduce sums --n floats per PE over the whole fabric; softmax/layernorm run over M rows of length N.
+/// allreduce sums --n floats per PE over the whole fabric; softmax/layernorm run over M rows of length N; attention runs
+/// --k heads of softmax(Q·Kᵀ/√D [+ causal mask])·V with T = --m and D = --n (<c>--causal</c> for the mask) as the fused
+/// FlashAttention-style program on the whole fabric, against <see cref="AttentionKernel.PlanFused"/>'s prediction.
 /// </summary>
 public static class SimulateCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var kernel = new Option<string?>("--kernel") { Description = "gemm | gemv | allreduce | softmax | layernorm" };
+        var kernel = new Option<string?>("--kernel") { Description = "gemm | gemv | allreduce | softmax | layernorm | attention" };
         var model = new Argument<string?>("model") { Arity = ArgumentArity.ZeroOrOne, Description = "Whole-model mode: zoo:NAME or an .onnx file (instead of --kernel)." };
         var trainOpt = new Option<bool>("--train") { Description = "Model mode: simulate a training step (default)." };
         var inferOpt = new Option<bool>("--inference") { Description = "Model mode: simulate a forward pass." };
         var batchOpt = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8, Description = "Model mode: samples per step." };
         var seqOpt = new Option<int?>("--seq-len") { Description = "Model mode: sequence length (ONNX models with a symbolic sequence dim; zoo language models)." };
-        var m = new Option<int>("--m") { DefaultValueFactory = _ => 256, Description = "Rows (gemm/gemv M, softmax/layernorm rows)." };
-        var n = new Option<int>("--n") { DefaultValueFactory = _ => 256, Description = "Columns (gemm/gemv N, row length; allreduce: values per PE)." };
-        var k = new Option<int>("--k") { DefaultValueFactory = _ => 256, Description = "Contracted dimension (gemm/gemv)." };
+        var m = new Option<int>("--m") { DefaultValueFactory = _ => 256, Description = "Rows (gemm/gemv M, softmax/layernorm rows; attention: sequence length T)." };
+        var n = new Option<int>("--n") { DefaultValueFactory = _ => 256, Description = "Columns (gemm/gemv N, row length; allreduce: values per PE; attention: head width D)." };
+        var k = new Option<int>("--k") { DefaultValueFactory = _ => 256, Description = "Contracted dimension (gemm/gemv; attention: number of heads)." };
+        var causal = new Option<bool>("--causal") { Description = "attention: apply the causal mask (fully masked key blocks are skipped)." };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "mesh:16x16", Description = WaferSpec.PresetHelp };
         var precision = new Option<string>("--precision") { DefaultValueFactory = _ => "fp32", Description = "fp32 | bf16 (bf16: gemm only)" };
         var trace = new Option<string?>("--trace") { Description = "Write a Chrome trace-event JSON (Perfetto)." };
@@ -40,7 +43,7 @@ public static class SimulateCommand
         var json = new Option<string?>("--json") { Description = "Write JSON to this file ('-' for stdout)." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var cmd = new Command("simulate", "Run a kernel on the cycle-level fabric simulator and compare with the compiler's cycle model.");
-        foreach (var o in new Option[] { kernel, m, n, k, device, precision, trace, heat, json, seed, trainOpt, inferOpt, batchOpt, seqOpt }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { kernel, m, n, k, device, precision, trace, heat, json, seed, trainOpt, inferOpt, batchOpt, seqOpt, causal }) cmd.Options.Add(o);
         cmd.Arguments.Add(model);
         cmd.SetAction(r =>
         {
@@ -50,13 +53,14 @@ public static class SimulateCommand
                 return SimulateModel.Run(modelArg, r.GetValue(device)!, r.GetValue(trainOpt), r.GetValue(inferOpt), r.GetValue(batchOpt), r.GetValue(seqOpt),
                     r.GetValue(precision)!.Trim().ToLowerInvariant(), r.GetValue(trace), r.GetValue(heat), r.GetValue(json));
             }
-            string kind = (r.GetValue(kernel) ?? throw new CliErrors.UserError("give MODEL (zoo:NAME or .onnx) or --kernel gemm|gemv|allreduce|softmax|layernorm")).Trim().ToLowerInvariant();
+            string kind = (r.GetValue(kernel) ?? throw new CliErrors.UserError("give MODEL (zoo:NAME or .onnx) or --kernel gemm|gemv|allreduce|softmax|layernorm|attention")).Trim().ToLowerInvariant();
             int M = r.GetValue(m), N = r.GetValue(n), K = r.GetValue(k);
             if (M < 1 || N < 1 || K < 1) throw new CliErrors.UserError("--m, --n and --k must be positive");
             var spec = WaferSpec.Parse(r.GetValue(device)!);
             string prec = r.GetValue(precision)!.Trim().ToLowerInvariant();
             if (prec is not ("fp32" or "bf16")) throw new CliErrors.UserError($"unknown --precision '{prec}'; use fp32 or bf16");
             bool bf16 = prec == "bf16";
+            if (r.GetValue(causal) && kind != "attention") throw new CliErrors.UserError("--causal applies to --kernel attention only");
             if (bf16 && kind != "gemm") throw new CliErrors.UserError($"--precision bf16 is simulated for gemm only; use fp32 for {kind}");
             var p = new CostParams(spec, bf16 ? Precision.Bf16 : Precision.Fp32);
             var sim = new FabricSimulator(spec, null, new FabricOptions { Trace = r.GetValue(trace) is not null });
@@ -128,8 +132,23 @@ public static class SimulateCommand
                     shape = $"{M} rows x {N} on {region.Width}x{h}";
                     break;
                 }
+                case "attention":
+                {
+                    // --m T, --n D, --k heads; Q, K, V are [heads, T, D]
+                    region = new Region(0, 0, spec.Width, spec.Height);
+                    bool masked = r.GetValue(causal);
+                    long elems = (long)K * M * N;
+                    if (elems > 1 << 26) throw new CliErrors.UserError($"attention {K} heads x {M} x {N} is too large to simulate ({elems} elements per tensor); use fewer heads, a shorter --m or a smaller --n");
+                    var q = Rand(K * M * N); var kk = Rand(K * M * N); var v = Rand(K * M * N);
+                    run = AttentionProgram.Run(sim, region, q, kk, v, K, M, M, N, masked);
+                    var plan = AttentionKernel.PlanFused(K, M, M, N, masked, spec.Width, spec.Height, p);
+                    predicted = plan.Cycles;
+                    reference = CpuAttention(q, kk, v, K, M, N, masked);
+                    shape = $"{K} heads x T {M} x D {N}{(masked ? " causal" : "")} on {plan.SubGrids}x[{plan.SubW}x{plan.SubH}]";
+                    break;
+                }
                 default:
-                    throw new CliErrors.UserError($"unknown --kernel '{kind}'; use gemm, gemv, allreduce, softmax or layernorm");
+                    throw new CliErrors.UserError($"unknown --kernel '{kind}'; use gemm, gemv, allreduce, softmax, layernorm or attention");
             }
             double wall = sw.Elapsed.TotalSeconds;
             double maxDiff = 0, maxRef = 0;
@@ -193,6 +212,34 @@ public static class SimulateCommand
             for (int j = 0; j < len; j++) y[i * len + j] = (float)(Math.Exp(x[i * len + j] - mx) / s);
         }
         return y;
+    }
+
+    // softmax(Q·Kᵀ/√D [+ causal mask])·V per head, in double precision
+    private static float[] CpuAttention(float[] q, float[] k, float[] v, int heads, int t, int d, bool causal)
+    {
+        var o = new float[q.Length];
+        var s = new double[t];
+        double scale = 1 / Math.Sqrt(d);
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < t; i++)
+            {
+                int last = causal ? i : t - 1;
+                double mx = double.NegativeInfinity, sum = 0;
+                for (int j = 0; j <= last; j++)
+                {
+                    double dot = 0;
+                    for (int c = 0; c < d; c++) dot += (double)q[(h * t + i) * d + c] * k[(h * t + j) * d + c];
+                    s[j] = dot * scale; mx = Math.Max(mx, s[j]);
+                }
+                for (int j = 0; j <= last; j++) { s[j] = Math.Exp(s[j] - mx); sum += s[j]; }
+                for (int c = 0; c < d; c++)
+                {
+                    double acc = 0;
+                    for (int j = 0; j <= last; j++) acc += s[j] * v[(h * t + j) * d + c];
+                    o[(h * t + i) * d + c] = (float)(acc / sum);
+                }
+            }
+        return o;
     }
 
     private static float[] CpuLayerNorm(float[] x, float[] g, float[] b, int rows, int len)

@@ -55,7 +55,7 @@ public sealed class MeshGemmProgram : PeProgram
     public static int Logical(int x, int n) => x % 2 == 0 ? x / 2 : n - 1 - (x - 1) / 2;
 
     // color of the ring edge leaving physical position src toward dst on one axis (base 0 for x, 6 for y)
-    private static int EdgeColor(int src, int dst, int axisBase)
+    internal static int EdgeColor(int src, int dst, int axisBase)
     {
         if (Math.Abs(dst - src) == 2) return axisBase + (dst < src ? (src / 2) % 2 : 2 + ((src - 1) / 2) % 2);
         return axisBase + (src == 0 ? 4 : 5);
