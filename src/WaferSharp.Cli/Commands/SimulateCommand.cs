@@ -188,72 +188,14 @@ public static class SimulateCommand
 
     private static float[] RoundBf16(float[] a) => a.Select(v => Float16Bits.FromBFloat16(Float16Bits.ToBFloat16(v))).ToArray();
 
-    private static float[] MatMul(float[] a, float[] b, int m, int k, int n)
-    {
-        var c = new float[m * n];
-        var row = new double[n];
-        for (int i = 0; i < m; i++)
-        {
-            Array.Clear(row);
-            for (int t = 0; t < k; t++) { double av = a[i * k + t]; for (int j = 0; j < n; j++) row[j] += av * b[t * n + j]; }
-            for (int j = 0; j < n; j++) c[i * n + j] = (float)row[j];
-        }
-        return c;
-    }
+    // CPU oracles: the graph ops' own kernels (eager Frontend tensors), not a second implementation
+    private static float[] MatMul(float[] a, float[] b, int m, int k, int n) => F.MatMul(Tensor.FromArray(a, m, k), Tensor.FromArray(b, k, n)).ToArray();
 
-    private static float[] CpuSoftmax(float[] x, int rows, int len)
-    {
-        var y = new float[x.Length];
-        for (int i = 0; i < rows; i++)
-        {
-            double mx = double.NegativeInfinity, s = 0;
-            for (int j = 0; j < len; j++) mx = Math.Max(mx, x[i * len + j]);
-            for (int j = 0; j < len; j++) s += Math.Exp(x[i * len + j] - mx);
-            for (int j = 0; j < len; j++) y[i * len + j] = (float)(Math.Exp(x[i * len + j] - mx) / s);
-        }
-        return y;
-    }
+    private static float[] CpuSoftmax(float[] x, int rows, int len) => F.Softmax(Tensor.FromArray(x, rows, len), -1).ToArray();
 
-    // softmax(Q·Kᵀ/√D [+ causal mask])·V per head, in double precision
-    private static float[] CpuAttention(float[] q, float[] k, float[] v, int heads, int t, int d, bool causal)
-    {
-        var o = new float[q.Length];
-        var s = new double[t];
-        double scale = 1 / Math.Sqrt(d);
-        for (int h = 0; h < heads; h++)
-            for (int i = 0; i < t; i++)
-            {
-                int last = causal ? i : t - 1;
-                double mx = double.NegativeInfinity, sum = 0;
-                for (int j = 0; j <= last; j++)
-                {
-                    double dot = 0;
-                    for (int c = 0; c < d; c++) dot += (double)q[(h * t + i) * d + c] * k[(h * t + j) * d + c];
-                    s[j] = dot * scale; mx = Math.Max(mx, s[j]);
-                }
-                for (int j = 0; j <= last; j++) { s[j] = Math.Exp(s[j] - mx); sum += s[j]; }
-                for (int c = 0; c < d; c++)
-                {
-                    double acc = 0;
-                    for (int j = 0; j <= last; j++) acc += s[j] * v[(h * t + j) * d + c];
-                    o[(h * t + i) * d + c] = (float)(acc / sum);
-                }
-            }
-        return o;
-    }
+    private static float[] CpuLayerNorm(float[] x, float[] g, float[] b, int rows, int len) =>
+        F.LayerNorm(Tensor.FromArray(x, rows, len), Tensor.FromArray(g, len), Tensor.FromArray(b, len)).ToArray();
 
-    private static float[] CpuLayerNorm(float[] x, float[] g, float[] b, int rows, int len)
-    {
-        var y = new float[x.Length];
-        for (int i = 0; i < rows; i++)
-        {
-            double mean = 0, sq = 0;
-            for (int j = 0; j < len; j++) mean += x[i * len + j];
-            mean /= len;
-            for (int j = 0; j < len; j++) sq += (x[i * len + j] - mean) * (x[i * len + j] - mean);
-            double rstd = 1 / Math.Sqrt(sq / len + 1e-5);
-            for (int j = 0; j < len; j++) y[i * len + j] = (float)((x[i * len + j] - mean) * rstd * g[j] + b[j]);
-        }
-        return y;
-    }
+    private static float[] CpuAttention(float[] q, float[] k, float[] v, int heads, int t, int d, bool causal) =>
+        F.ScaledDotProductAttention(Tensor.FromArray(q, heads, t, d), Tensor.FromArray(k, heads, t, d), Tensor.FromArray(v, heads, t, d), causal).ToArray();
 }
