@@ -28,17 +28,27 @@ public sealed record ProgramRun(Graph.Execution.ExecutionResult Result, long Cyc
 {
     /// <summary>(predicted − simulated) / simulated, as the kernel-mode JSON reports it.</summary>
     public double RelativeError => Cycles == 0 ? 0 : (PredictedCycles - Cycles) / Cycles;
+
+    /// <summary>
+    /// Nodes whose values the host computed with the op's CPU rule instead of a fabric program (one "op (node)" entry
+    /// each): reused timings under <see cref="WaferProgramRunner.ReuseIdenticalRuns"/>, and transposes of every axis
+    /// (their data change PEs; only their time is simulated, as a copy pass). Empty when every value came from PE memory.
+    /// </summary>
+    public IReadOnlyList<string> HostComputed { get; init; } = [];
 }
 
 /// <summary>
 /// Runs a whole compiled <see cref="WaferProgram"/> on the cycle-level <see cref="FabricSimulator"/> with real data:
 /// kernels in schedule order, each graph node of a kernel as fabric programs on the kernel's region (its sub-grid at the
 /// region's north-west corner) — SUMMA for MatMul/Linear (transposes folded into the tile placement), the fused Adam
-/// program for AdamUpdate, row softmax and layer/RMS norm programs, reductions as a SUMMA product with a ones vector,
+/// program for AdamUpdate, row programs (softmax, layer/RMS norm, their gradients with dγ/dβ reduced down the PE
+/// columns, log-softmax and its gradient, the causal mask), reductions as a SUMMA product with a ones vector,
+/// PE-local fiber moves for layout ops (Split, Concat, Slice, SliceGrad, Transpose; see <see cref="LayoutMoveProgram"/>),
 /// and PE-local slice maps for the other elementwise ops. Inputs are placed in the region's PE memory and outputs read
 /// back; values crossing regions are charged the compiler's route cycles (transfers are not simulated wavelet by
 /// wavelet). Views (Reshape, Flatten, Squeeze, Unsqueeze) alias their input as in the compiler. An op with no fabric
-/// program is refused with a one-line <see cref="NotSupportedException"/> naming it.
+/// program is refused with a one-line <see cref="NotSupportedException"/> naming it; nodes whose values the host
+/// computed are listed in <see cref="ProgramRun.HostComputed"/>.
 /// </summary>
 public sealed class WaferProgramRunner
 {
@@ -74,10 +84,12 @@ public sealed class WaferProgramRunner
         n.Op.Name is "MatMul" or "Linear" or "AdamUpdate" or "ReduceSum" or "ReduceMean" or "MseLoss" or "MseLossGrad" or "Full"
             or "Softmax" or "LayerNorm" or "RMSNorm" || RowLocalOps.Contains(n.Op.Name) || LayoutOps.Contains(n.Op.Name);
 
-    // row-local ops run by BlockMapProgram over blocks of the leading axis
+    // row programs over the last axis (RowTensorsProgram)
     private static readonly HashSet<string> RowLocalOps = ["LayerNormGrad", "RMSNormGrad", "SoftmaxGrad", "CausalMask", "LogSoftmax", "LogSoftmaxGrad"];
-    // layout ops: the data movement is applied as the result is placed, then a copy pass per PE
+    // layout ops: PE-local fiber moves (LayoutMoveProgram)
     private static readonly HashSet<string> LayoutOps = ["Split", "Concat", "Slice", "SliceGrad", "Transpose"];
+
+    private readonly List<string> _host = new();
 
     /// <summary>Runs one step with <paramref name="feeds"/> (inputs, parameters and states).</summary>
     public ProgramRun Run(IReadOnlyDictionary<Value, DenseTensor> feeds)
@@ -87,6 +99,7 @@ public sealed class WaferProgramRunner
             if (covered.Contains(n.Id) && !Supports(n)) throw new NotSupportedException($"op {n.Op.Name} ({n}) has no fabric simulator program; use --fidelity fast or the cpu device");
         var sim = new FabricSimulator(_spec, null, _options);
         Simulator = sim;
+        _host.Clear();
         var env = new Dictionary<Value, DenseTensor>();
         foreach (var v in _graph.Inputs.Concat(_graph.Parameters).Concat(_graph.States))
             env[v] = feeds.TryGetValue(v, out var t) ? t : throw new ArgumentException($"no value fed for '{v.Name}' ({v.Type})");
@@ -130,6 +143,7 @@ public sealed class WaferProgramRunner
                     var ins = n.Inputs.Select(v => env[v]).ToArray();
                     var outs = n.Op.Execute(ins, n.Attrs, n.Outputs.Select(o => o.Type).ToArray());
                     for (int i = 0; i < outs.Length; i++) env[n.Outputs[i]] = outs[i];
+                    _host.Add($"{n.Op.Name} ({n})");
                     cycles += known;
                 }
                 else
@@ -161,7 +175,8 @@ public sealed class WaferProgramRunner
         foreach (var (name, v) in _graph.Outputs) outputs[name] = Get(v);
         var updates = new Dictionary<Value, DenseTensor>();
         foreach (var (t, nv) in _graph.Updates) updates[t] = Get(nv);
-        return new ProgramRun(new Graph.Execution.ExecutionResult(outputs, updates), total, _program.StepCycles, perKernel, routeTotal, sim.Stats());
+        return new ProgramRun(new Graph.Execution.ExecutionResult(outputs, updates), total, _program.StepCycles, perKernel, routeTotal, sim.Stats())
+            { HostComputed = _host.ToList() };
     }
 
     private Region GridOf(ProgramKernel k)
@@ -182,9 +197,13 @@ public sealed class WaferProgramRunner
         {
             case "Full":
             {
-                // a constant fill: materialized in place, no arithmetic
-                env[n.Outputs[0]] = n.Op.Execute(ins, n.Attrs, [n.Outputs[0].Type])[0];
-                return 0;
+                // a constant fill: one vector move of the scalar per PE
+                var shape = n.Outputs[0].Shape;
+                float value = (float)n.Attrs.GetDouble("value");
+                var plan = new LayoutMoveProgram.Plan(shape.Numel, 1, [], [1], fp => [new FiberMove(0, 0, 1, -1, 0, 1, fp, value)]);
+                var (o, c) = LayoutMoveProgram.Run(sim, grid, plan, [], "fill")!.Value;
+                env[n.Outputs[0]] = DenseTensor.FromArray(o[0], shape.Dims.ToArray()).To(n.Outputs[0].DType);
+                return c;
             }
             case "MatMul": return MatMul(sim, n, ins, grid, env);
             case "Linear": return Linear(sim, n, ins, grid, env);
@@ -227,7 +246,7 @@ public sealed class WaferProgramRunner
                 return run.Cycles;
             }
         }
-        if (RowLocalOps.Contains(n.Op.Name)) return RowLocal(sim, n, ins, grid, env);
+        if (RowLocalOps.Contains(n.Op.Name)) return RowProgram(sim, n, ins, grid, env);
         if (LayoutOps.Contains(n.Op.Name)) return Layout(sim, n, ins, grid, env);
         if (n.Op.Kind == OpKind.Elementwise) return Map(sim, n, ins, grid, env);
         throw new NotSupportedException($"op {n.Op.Name} ({n}) has no fabric simulator program; use --fidelity fast or the cpu device");
@@ -383,7 +402,7 @@ public sealed class WaferProgramRunner
         {
             int rows = (int)(batches * m);
             cycles += Gemm(sim, grid, xs, Mat(ys, kk, nn, tb), rows, kk, nn, out var c);
-            Scale(c, alpha); c.CopyTo(o, 0);
+            cycles += Scale(sim, grid, c, alpha); c.CopyTo(o, 0);
         }
         else
             for (long bi = 0; bi < batches; bi++)
@@ -391,14 +410,24 @@ public sealed class WaferProgramRunner
                 var a = Mat(xs.AsSpan((int)((xb == 1 ? 0 : bi) * xr * xc)), m, kk, ta);
                 var b = Mat(ys.AsSpan((int)((yb == 1 ? 0 : bi) * yr * yc)), kk, nn, tb);
                 cycles += Gemm(sim, grid, a, b, m, kk, nn, out var c);
-                Scale(c, alpha);
+                cycles += Scale(sim, grid, c, alpha);
                 c.CopyTo(o, (int)(bi * m * nn));
             }
         env[n.Outputs[0]] = DenseTensor.FromArray(o, outShape.Dims.ToArray());
         return cycles;
     }
 
-    private static void Scale(float[] c, float alpha) { if (alpha != 1f) for (int i = 0; i < c.Length; i++) c[i] *= alpha; }
+    // C ← α·C as one vector multiply per PE on the region (C in place)
+    private static long Scale(FabricSimulator sim, Region grid, float[] c, float alpha)
+    {
+        if (alpha == 1f) return 0;
+        return Chunked(sim, grid, c.Length, 2, (s0, len) =>
+        {
+            var run = ElementwiseChainProgram.Run(sim, grid, [c.AsSpan(s0, len).ToArray()], [new ChainStep(VecOp.Mul, -1, alpha)]);
+            run.Output.CopyTo(c, s0);
+            return run.Cycles;
+        });
+    }
 
     private long Linear(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
     {
@@ -479,37 +508,82 @@ public sealed class WaferProgramRunner
         return cycles;
     }
 
-    private long RowLocal(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    // row programs over the last axis; the region is the kernel's grid, at most one PE row per row and one PE column per element
+    private static long RowProgram(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
     {
-        var flops = Graph.Graph.NodeCost(n).Flops;
-        long elems = Math.Max(1, ins.Sum(t => t.Shape.Numel));
-        int perPass = (int)Math.Clamp(Math.Ceiling(flops / (double)elems), 1, 64);
-        var (outs, partials, cycles) = BlockMapProgram.Run(sim, grid, n, ins, perPass);
-        for (int o = 0; o < outs.Length; o++)
+        var x = ins[0];
+        if (x.Shape.Rank == 0) throw new NotSupportedException($"op {n.Op.Name} on a scalar has no fabric simulator program");
+        int len = x.Shape[^1], rows = (int)(x.Shape.Numel / Math.Max(1, len));
+        if (n.Op.Name is "SoftmaxGrad" or "LogSoftmax" or "LogSoftmaxGrad" && n.Attrs.Has("axis"))
         {
-            if (outs[o] is { } t) { env[n.Outputs[o]] = t; continue; }
-            // per-block partial sums (dγ, dβ): ones[1×blocks]·P[blocks×C] on the fabric
-            var parts = partials[o];
-            int c = (int)parts[0].Shape.Numel;
-            var pm = new float[parts.Count * c];
-            for (int i = 0; i < parts.Count; i++) parts[i].AsFloat32().AsFloat().CopyTo(pm.AsSpan(i * c));
-            cycles += Gemm(sim, grid, Enumerable.Repeat(1f, parts.Count).ToArray(), pm, 1, parts.Count, c, out var sum);
-            env[n.Outputs[o]] = DenseTensor.FromArray(sum, n.Outputs[o].Shape.Dims.ToArray());
+            int axis = n.Attrs.GetInt("axis", -1);
+            if (axis != -1 && axis != x.Shape.Rank - 1) throw new NotSupportedException($"op {n.Op.Name} over axis {axis} has no fabric simulator program (last axis only)");
         }
-        return cycles;
+        var dims = x.Shape.Dims.ToArray();
+        if (rows == 0 || len == 0)
+        {
+            for (int o = 0; o < n.Outputs.Length; o++) env[n.Outputs[o]] = DenseTensor.Zeros(n.Outputs[o].Shape);
+            return 0;
+        }
+        var reg = RowRegion(grid, rows) with { Width = Math.Max(1, Math.Min(grid.Width, len)) };
+        switch (n.Op.Name)
+        {
+            case "SoftmaxGrad":
+            {
+                var run = SoftmaxGradProgram.Run(sim, reg, F32(ins[0]), F32(ins[1]), rows, len);
+                env[n.Outputs[0]] = DenseTensor.FromArray(run.Output, dims);
+                return run.Cycles;
+            }
+            case "LogSoftmax":
+            {
+                var run = LogSoftmaxProgram.Run(sim, reg, F32(ins[0]), rows, len);
+                env[n.Outputs[0]] = DenseTensor.FromArray(run.Output, dims);
+                return run.Cycles;
+            }
+            case "LogSoftmaxGrad":
+            {
+                var run = LogSoftmaxGradProgram.Run(sim, reg, F32(ins[0]), F32(ins[1]), rows, len);
+                env[n.Outputs[0]] = DenseTensor.FromArray(run.Output, dims);
+                return run.Cycles;
+            }
+            case "CausalMask":
+            {
+                int tq = x.Shape[-2];
+                var run = CausalMaskProgram.Run(sim, reg, F32(x), rows, len, tq, n.Attrs.GetLong("offset", 0), n.Attrs.GetFloat("fill", float.NegativeInfinity));
+                env[n.Outputs[0]] = DenseTensor.FromArray(run.Output, dims);
+                return run.Cycles;
+            }
+            default: // LayerNormGrad, RMSNormGrad: (g, x[, w]) → dx[, dw[, db]]
+            {
+                bool rms = n.Op.Name == "RMSNormGrad";
+                float eps = n.Attrs.GetFloat("eps", rms ? 1e-6f : 1e-5f);
+                var (dx, grads, c) = NormGradProgram.Run(sim, reg, F32(ins[0]), F32(ins[1]), rows, len, ins.Length > 2 ? F32(ins[2]) : null, rms, eps);
+                env[n.Outputs[0]] = DenseTensor.FromArray(dx, dims);
+                for (int o = 1; o < n.Outputs.Length; o++) env[n.Outputs[o]] = DenseTensor.FromArray(grads[o - 1], n.Outputs[o].Shape.Dims.ToArray());
+                return c;
+            }
+        }
     }
 
     private long Layout(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
     {
-        var outs = n.Op.Execute(ins, n.Attrs, n.Outputs.Select(o => o.Type).ToArray());
-        long cycles = 0;
-        for (int o = 0; o < outs.Length; o++)
+        if (LayoutMoveProgram.PlanOf(n) is { } plan
+            && LayoutMoveProgram.Run(sim, grid, plan, ins.Select(F32).ToArray(), n.Op.Name) is var (outs, cycles))
         {
-            var moved = F32(outs[o]);
+            for (int o = 0; o < outs.Length; o++) env[n.Outputs[o]] = DenseTensor.FromArray(outs[o], n.Outputs[o].Shape.Dims.ToArray()).To(n.Outputs[o].DType);
+            return cycles;
+        }
+        // every axis moves (or one fiber exceeds a PE): the host applies the permutation, the fabric runs a copy pass
+        _host.Add($"{n.Op.Name} ({n})");
+        var hostOuts = n.Op.Execute(ins, n.Attrs, n.Outputs.Select(o => o.Type).ToArray());
+        long total = 0;
+        for (int o = 0; o < hostOuts.Length; o++)
+        {
+            var moved = F32(hostOuts[o]);
             var (r, c) = MapRun(sim, grid, n.Op.Name, [moved], 1, moved.Length, (a, b) => a[0].CopyTo(b[0], 0), 1);
             env[n.Outputs[o]] = DenseTensor.FromArray(r[0], n.Outputs[o].Shape.Dims.ToArray()).To(n.Outputs[o].DType);
-            cycles += c;
+            total += c;
         }
-        return cycles;
+        return total;
     }
 }
