@@ -342,6 +342,58 @@ public sealed class WaferProgramRunner
         return cycles;
     }
 
+    // Independent GEMMs of one shape (a batched MatMul) side by side on disjoint P × P squares of the grid, as many at
+    // once as the grid holds, each group loaded together and run as one; sequential GEMMs when only one square fits.
+    private long BatchedGemm(FabricSimulator sim, Region grid, float[][] a, float[][] b, int m, int kk, int nn, out float[][] c)
+    {
+        int batches = a.Length;
+        c = new float[batches][];
+        int p = Math.Max(1, Math.Min(grid.Width, grid.Height));
+        int across = grid.Width / p, slots = across * (grid.Height / p);
+        int mt = Div(m, p), kt = Div(kk, p), nt = Div(nn, p);
+        long cycles = 0;
+        if (batches < 2 || slots < 2 || new SummaGemmProgram(p, mt, kt, nt).SramBytes > sim.Spec.PeSramBytes)
+        {
+            for (int i = 0; i < batches; i++) cycles += Gemm(sim, grid, a[i], b[i], m, kk, nn, out c[i]);
+            return cycles;
+        }
+        for (int b0 = 0; b0 < batches; b0 += slots)
+        {
+            int group = Math.Min(slots, batches - b0);
+            var progs = new SummaGemmProgram[group];
+            var origin = new (int X, int Y)[group];
+            for (int i = 0; i < group; i++)
+            {
+                origin[i] = (grid.X + i % across * p, grid.Y + i / across * p);
+                progs[i] = new SummaGemmProgram(p, mt, kt, nt);
+                for (int y = 0; y < p; y++)
+                    for (int x = 0; x < p; x++)
+                    {
+                        var pe = sim.PeAt(origin[i].X + x, origin[i].Y + y);
+                        SummaGemmProgram.Place(pe, progs[i].AAddress, a[b0 + i], m, kk, y * mt, x * kt, mt, kt, DType.Float32);
+                        SummaGemmProgram.Place(pe, progs[i].BAddress, b[b0 + i], kk, nn, y * kt, x * nt, kt, nt, DType.Float32);
+                    }
+            }
+            long t0 = sim.Now;
+            for (int i = 0; i < group; i++) sim.Load(progs[i], new Region(origin[i].X, origin[i].Y, p, p));
+            long end = sim.Run();
+            sim.Phase($"gemm-summa x{group} {m}x{kk}x{nn}", t0, end);
+            cycles += end - t0;
+            for (int i = 0; i < group; i++)
+            {
+                var ci = c[b0 + i] = new float[m * nn];
+                for (int y = 0; y < p; y++)
+                    for (int x = 0; x < p; x++)
+                    {
+                        var t = sim.PeAt(origin[i].X + x, origin[i].Y + y).F32(progs[i].CAddress, mt * nt);
+                        for (int r = 0; r < mt && y * mt + r < m; r++)
+                            for (int j = 0; j < nt && x * nt + j < nn; j++) ci[(y * mt + r) * nn + x * nt + j] = t[r * nt + j];
+                    }
+            }
+        }
+        return cycles;
+    }
+
     // a slice map, chunked when the data exceed the region's SRAM
     private static (float[][] Outputs, long Cycles) MapRun(FabricSimulator sim, Region region, string name, float[][] inputs, int outputs, int length,
         SliceMapProgram.SliceFunction fn, int cost)
@@ -405,14 +457,19 @@ public sealed class WaferProgramRunner
             cycles += Scale(sim, grid, c, alpha); c.CopyTo(o, 0);
         }
         else
+        {
+            var As = new float[batches][]; var Bs = new float[batches][];
             for (long bi = 0; bi < batches; bi++)
             {
-                var a = Mat(xs.AsSpan((int)((xb == 1 ? 0 : bi) * xr * xc)), m, kk, ta);
-                var b = Mat(ys.AsSpan((int)((yb == 1 ? 0 : bi) * yr * yc)), kk, nn, tb);
-                cycles += Gemm(sim, grid, a, b, m, kk, nn, out var c);
-                cycles += Scale(sim, grid, c, alpha);
-                c.CopyTo(o, (int)(bi * m * nn));
+                As[bi] = Mat(xs.AsSpan((int)((xb == 1 ? 0 : bi) * xr * xc)), m, kk, ta);
+                Bs[bi] = Mat(ys.AsSpan((int)((yb == 1 ? 0 : bi) * yr * yc)), kk, nn, tb);
             }
+            cycles += BatchedGemm(sim, grid, As, Bs, m, kk, nn, out var Cs);
+            var flat = new float[o.Length];
+            for (long bi = 0; bi < batches; bi++) Cs[bi].CopyTo(flat, (int)(bi * m * nn));
+            cycles += Scale(sim, grid, flat, alpha);
+            flat.CopyTo(o, 0);
+        }
         env[n.Outputs[0]] = DenseTensor.FromArray(o, outShape.Dims.ToArray());
         return cycles;
     }
@@ -475,37 +532,64 @@ public sealed class WaferProgramRunner
         return cycles;
     }
 
-    // sum over axes: the reduced axes moved to the front (layout on placement), then ones[1×R]·X[R×C] on the fabric
-    private long Reduce(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    // sum (mean) over axes in the compiler's reduction layout: the kept axes moved to the front on placement (layout),
+    // then row sums of Xᵀ[C×R] — kept elements down the PE rows, each reduced fiber along a PE row and all-reduced there
+    private static long Reduce(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
     {
         var x = ins[0];
         var shape = x.Shape;
         var raw = n.Attrs.Has("axes") ? n.Attrs.GetInts("axes") : [];
         var axes = (raw.Length == 0 ? Enumerable.Range(0, shape.Rank) : raw.Select(a => a < 0 ? a + shape.Rank : a)).Distinct().OrderBy(a => a).ToArray();
         var kept = Enumerable.Range(0, shape.Rank).Where(d => Array.IndexOf(axes, d) < 0).ToArray();
-        var perm = axes.Concat(kept).ToArray();
+        var perm = kept.Concat(axes).ToArray();
         var xt = F32(OpRegistry.Get("Transpose").Execute([x.AsFloat32()], Attrs.Of(("perm", perm)), [new TensorType(DType.Float32, new Shape(perm.Select(d => shape[d]).ToArray()))])[0]);
-        int cols = (int)kept.Aggregate(1L, (acc, d) => acc * shape[d]);
-        int rows = (int)(shape.Numel / Math.Max(1, cols));
-        var ones = Enumerable.Repeat(n.Op.Name == "ReduceMean" ? 1f / rows : 1f, rows).ToArray();
-        long cycles = Gemm(sim, grid, ones, xt, 1, rows, cols, out var c);
-        env[n.Outputs[0]] = DenseTensor.FromArray(c, n.Outputs[0].Shape.Dims.ToArray());
+        int rows = (int)kept.Aggregate(1L, (acc, d) => acc * shape[d]);
+        int len = (int)(shape.Numel / Math.Max(1, rows));
+        var o = new float[rows];
+        long cycles = 0;
+        if (len > 0)
+        {
+            var reg = RowRegion(grid, rows) with { Width = Math.Max(1, Math.Min(grid.Width, len)) };
+            int lp = Div(len, reg.Width);
+            int perPe = (int)Math.Max(1, (sim.Spec.PeSramBytes - 64) / (4L * lp + 16));
+            int chunk = (int)Math.Min(rows, (long)perPe * reg.Height);
+            for (int r0 = 0; r0 < rows; r0 += chunk)
+            {
+                int rc = Math.Min(chunk, rows - r0);
+                var run = RowReduceProgram.Run(sim, RowRegion(reg, rc), xt.AsSpan(r0 * len, rc * len).ToArray(), null, rc, len, n.Op.Name == "ReduceMean" ? len : 1);
+                run.Output.CopyTo(o, r0);
+                cycles += run.Cycles;
+            }
+        }
+        env[n.Outputs[0]] = DenseTensor.FromArray(o, n.Outputs[0].Shape.Dims.ToArray());
         return cycles;
     }
 
-    private long MseLoss(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    // mean of (p − t)²: Σ(p − t)² of each SRAM-sized chunk as one row over the grid's first PE row, the chunk sums
+    // summed the same way, divided by the count on the fabric
+    private static long MseLoss(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
     {
         int len = (int)ins[0].Shape.Numel;
-        // (p − t)² on each PE's slice, then the mean as ones[1×E]·d[E×1] on the fabric
-        var (sq, sqCycles) = MapRun(sim, grid, "mse-square", [F32(ins[0]), F32(ins[1])], 1, len, (a, b) =>
+        if (len == 0) { env[n.Outputs[0]] = DenseTensor.Scalar(float.NaN); return 0; }
+        float[] p = F32(ins[0]), t = F32(ins[1]);
+        var reg = grid with { Height = 1, Width = Math.Max(1, Math.Min(grid.Width, len)) };
+        if (len <= reg.PeCount * Math.Max(1, (sim.Spec.PeSramBytes - 64) / 8))
         {
-            for (int i = 0; i < a[0].Length; i++) { float v = a[0][i] - a[1][i]; b[0][i] = v * v; }
-        }, 2);
-        var d = sq[0];
-        var ones = Enumerable.Repeat(1f / len, len).ToArray();
-        long cycles = sqCycles + Gemm(sim, grid, ones, d, 1, len, 1, out var c);
-        env[n.Outputs[0]] = DenseTensor.Scalar(c[0]);
-        return cycles;
+            var one = RowReduceProgram.Run(sim, reg, p, t, 1, len, len);
+            env[n.Outputs[0]] = DenseTensor.Scalar(len == 0 ? float.NaN : one.Output[0]);
+            return one.Cycles;
+        }
+        var partial = new List<float>();
+        long cycles = Chunked(sim, reg, len, 2, (s0, l) =>
+        {
+            var run = RowReduceProgram.Run(sim, reg with { Width = Math.Max(1, Math.Min(reg.Width, l)) }, p.AsSpan(s0, l).ToArray(), t.AsSpan(s0, l).ToArray(), 1, l, 1);
+            partial.Add(run.Output[0]);
+            return run.Cycles;
+        });
+        var sums = partial.ToArray();
+        var fin = RowReduceProgram.Run(sim, reg with { Width = Math.Max(1, Math.Min(reg.Width, sums.Length)) }, sums, null, 1, sums.Length, len);
+        env[n.Outputs[0]] = DenseTensor.Scalar(len == 0 ? float.NaN : fin.Output[0]);
+        return cycles + fin.Cycles;
     }
 
     // row programs over the last axis; the region is the kernel's grid, at most one PE row per row and one PE column per element
