@@ -35,6 +35,13 @@ public sealed record ProgramRun(Graph.Execution.ExecutionResult Result, long Cyc
     /// (their data change PEs; only their time is simulated, as a copy pass). Empty when every value came from PE memory.
     /// </summary>
     public IReadOnlyList<string> HostComputed { get; init; } = [];
+
+    /// <summary>
+    /// Simulated cycles of the optimizer-update kernels (included in <see cref="Cycles"/>). A weight-streaming program
+    /// predicts 0 for them (the compiler runs the update in weight memory as gradients stream out), so this is the
+    /// part of the step the prediction leaves out by design.
+    /// </summary>
+    public long OptimizerCycles { get; init; }
 }
 
 /// <summary>
@@ -176,7 +183,7 @@ public sealed class WaferProgramRunner
         var updates = new Dictionary<Value, DenseTensor>();
         foreach (var (t, nv) in _graph.Updates) updates[t] = Get(nv);
         return new ProgramRun(new Graph.Execution.ExecutionResult(outputs, updates), total, _program.StepCycles, perKernel, routeTotal, sim.Stats())
-            { HostComputed = _host.ToList() };
+            { HostComputed = _host.ToList(), OptimizerCycles = perKernel.Where(k => k.Family == "OptimizerUpdate").Sum(k => k.SimulatedCycles) };
     }
 
     private Region GridOf(ProgramKernel k)
