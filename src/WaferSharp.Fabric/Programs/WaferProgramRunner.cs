@@ -22,7 +22,7 @@ public sealed record KernelCycles(int Id, string Name, string Op, string Family,
 /// <param name="Cycles">Simulated cycles of the step: kernels in schedule order on their regions, a kernel starting when its region is free and its inputs have arrived (route cycles added for inter-region transfers).</param>
 /// <param name="PredictedCycles">The compiler's predicted step cycles.</param>
 /// <param name="Kernels">Per-kernel cycles.</param>
-/// <param name="RouteCycles">Cycles charged for inter-region routes (from the compiler's route model, not simulated).</param>
+/// <param name="RouteCycles">Cycles of inter-region transfers: simulated wavelet streams along the compiler's lanes (<see cref="RouteTransferProgram"/>), or the compiler's route cycles for the routes listed in <see cref="ProgramRun.ChargedRoutes"/>.</param>
 /// <param name="Stats">Fabric counters over the whole run.</param>
 public sealed record ProgramRun(Graph.Execution.ExecutionResult Result, long Cycles, double PredictedCycles, IReadOnlyList<KernelCycles> Kernels, long RouteCycles, FabricStats Stats)
 {
@@ -42,6 +42,9 @@ public sealed record ProgramRun(Graph.Execution.ExecutionResult Result, long Cyc
     /// part of the step the prediction leaves out by design.
     /// </summary>
     public long OptimizerCycles { get; init; }
+
+    /// <summary>Routes charged the compiler's route cycles instead of being simulated (their value or lanes could not be mapped), as "from->to value".</summary>
+    public IReadOnlyList<string> ChargedRoutes { get; init; } = [];
 }
 
 /// <summary>
@@ -52,8 +55,8 @@ public sealed record ProgramRun(Graph.Execution.ExecutionResult Result, long Cyc
 /// columns, log-softmax and its gradient, the causal mask), reductions as a SUMMA product with a ones vector,
 /// PE-local fiber moves for layout ops (Split, Concat, Slice, SliceGrad, Transpose; see <see cref="LayoutMoveProgram"/>),
 /// and PE-local slice maps for the other elementwise ops. Inputs are placed in the region's PE memory and outputs read
-/// back; values crossing regions are charged the compiler's route cycles (transfers are not simulated wavelet by
-/// wavelet). Views (Reshape, Flatten, Squeeze, Unsqueeze) alias their input as in the compiler. An op with no fabric
+/// back; values crossing regions are streamed as wavelets along the compiler's route lanes
+/// (<see cref="RouteTransferProgram"/>; the consumer reads what arrived). Views (Reshape, Flatten, Squeeze, Unsqueeze) alias their input as in the compiler. An op with no fabric
 /// program is refused with a one-line <see cref="NotSupportedException"/> naming it; nodes whose values the host
 /// computed are listed in <see cref="ProgramRun.HostComputed"/>.
 /// </summary>
@@ -115,8 +118,11 @@ public sealed class WaferProgramRunner
         var byId = _graph.Nodes.ToDictionary(n => n.Id);
         var order = _program.Schedule.Order.Count > 0 ? _program.Schedule.Order : _program.Kernels.Select(k => k.Id).ToList();
         var kernels = _program.Kernels.ToDictionary(k => k.Id);
-        var routeCycles = new Dictionary<(int, int), double>();
-        foreach (var r in _program.Routes) routeCycles[(r.From, r.To)] = Math.Max(routeCycles.GetValueOrDefault((r.From, r.To)), r.Cycles);
+        var routesTo = _program.Routes.GroupBy(r => r.To).ToDictionary(gr => gr.Key, gr => gr.ToList());
+        var byName = new Dictionary<string, Value>();
+        foreach (var v in _graph.Inputs.Concat(_graph.Parameters).Concat(_graph.States).Concat(_graph.Nodes.SelectMany(nd => nd.Outputs)))
+            byName.TryAdd($"%{v.Id}:{v.Type}", v);
+        var charged = new List<string>();
 
         var done = new HashSet<Node>();
         void Views()
@@ -140,6 +146,20 @@ public sealed class WaferProgramRunner
         {
             var k = kernels[kid];
             Views();
+            // inter-region transfers into this kernel, as wavelet streams; the kernel then reads the values that arrived
+            var routeCycles = new Dictionary<int, long>();
+            foreach (var r in routesTo.GetValueOrDefault(kid) ?? [])
+            {
+                long rc;
+                if (byName.TryGetValue(r.Value, out var v) && env.TryGetValue(v, out var data) && r.Lanes.Count > 0
+                    && RouteTransferProgram.Run(sim, r, F32(data)) is var (got, c))
+                {
+                    env[v] = DenseTensor.FromArray(got, v.Shape.Dims.ToArray()).To(v.DType);
+                    rc = c;
+                }
+                else { charged.Add($"{r.From}->{r.To} {r.Value}"); rc = (long)Math.Ceiling(r.Cycles); }
+                routeCycles[r.From] = Math.Max(routeCycles.GetValueOrDefault(r.From), rc);
+            }
             long cycles = 0;
             foreach (var id in k.Nodes.OrderBy(i => i))
             {
@@ -164,7 +184,7 @@ public sealed class WaferProgramRunner
             long start = regionFree.GetValueOrDefault(k.RegionId);
             foreach (var src in k.Inputs)
             {
-                long route = (long)Math.Ceiling(routeCycles.GetValueOrDefault((src, kid)));
+                long route = routeCycles.GetValueOrDefault(src);
                 routeTotal += route;
                 start = Math.Max(start, end.GetValueOrDefault(src) + route);
             }
@@ -183,7 +203,7 @@ public sealed class WaferProgramRunner
         var updates = new Dictionary<Value, DenseTensor>();
         foreach (var (t, nv) in _graph.Updates) updates[t] = Get(nv);
         return new ProgramRun(new Graph.Execution.ExecutionResult(outputs, updates), total, _program.StepCycles, perKernel, routeTotal, sim.Stats())
-            { HostComputed = _host.ToList(), OptimizerCycles = perKernel.Where(k => k.Family == "OptimizerUpdate").Sum(k => k.SimulatedCycles) };
+            { HostComputed = _host.ToList(), ChargedRoutes = charged, OptimizerCycles = perKernel.Where(k => k.Family == "OptimizerUpdate").Sum(k => k.SimulatedCycles) };
     }
 
     private Region GridOf(ProgramKernel k)
