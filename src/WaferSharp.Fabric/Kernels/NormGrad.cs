@@ -71,8 +71,10 @@ public sealed class NormGradProgram : RowTensorsProgram
                         }
                     }
                 }
-            // RMS reduces Σ ĝ·x (stat 2); LayerNorm Σ ĝ and Σ ĝ·x̂ (stats 2 and 3, adjacent) in one all-reduce
+            // RMS reduces Σ ĝ·x (stat 2); LayerNorm Σ ĝ and Σ ĝ·x̂ (stats 2 and 3, adjacent) in one all-reduce. The
+            // parameter partials are complete: their column reduce (other colors) overlaps the all-reduce and dx.
             Reduce!.Start(pe, Stat(2), _rms ? Rp : 2 * Rp, VecOp.Add, Completion.Activate(6));
+            ColumnReduce?.Start(pe, Param(DGamma), (_rms ? 1 : 2) * Lp, Completion.None);
         }, "grad-stats");
         BindLocalTask(6, pe =>
         {
@@ -105,7 +107,6 @@ public sealed class NormGradProgram : RowTensorsProgram
                         pe.Exec(VecOp.Mul, t, t, StatElem(1, r, lv));
                     }
                 }
-            if (ColumnReduce != null) ColumnReduce.Start(pe, Param(DGamma), (_rms ? 1 : 2) * Lp, Completion.None);
         }, "dx");
     }
 

@@ -14,12 +14,12 @@ namespace WaferSharp.Fabric.Programs;
 public readonly record struct FiberMove(int Dst, int DstOffset, int DstStride, int Src, int SrcOffset, int SrcStride, int Length, float Fill = 0);
 
 /// <summary>
-/// A layout op (Split, Concat, Slice, SliceGrad, a Transpose that keeps some leading or trailing axes) as data moves on
-/// the PEs. Every tensor is viewed as [outer, A, inner] where the op only rearranges the middle axis A (the split,
-/// concatenated or sliced axis; a transpose's permuted middle axes) and keeps outer and inner; the outer × inner
+/// A layout op (Slice, SliceGrad, a Transpose that keeps some leading or trailing axes; Split and Concat in a blocked
+/// variant, <see cref="RunBlocked"/>) as data moves on the PEs. Every tensor is viewed as [outer, A, inner] where the op
+/// only rearranges the middle axis A (the sliced axis; a transpose's permuted middle axes) and keeps outer and inner; the outer × inner
 /// fibers are spread over the region (⌈F/PEs⌉ = fp per PE), each PE holding its fibers' full middle axis a-major
 /// (element (a, f) at a·fp + f). In that layout the op moves no data between PEs: each PE runs a few strided vector
-/// moves (<see cref="FiberMove"/>), e.g. one per Split output. Ops whose data must change PEs (a transpose of all axes)
+/// moves (<see cref="FiberMove"/>), e.g. one per kept index of a strided slice. Ops whose data must change PEs (a transpose of all axes)
 /// have no plan here.
 /// </summary>
 public sealed class LayoutMoveProgram : PeProgram
@@ -54,37 +54,12 @@ public sealed class LayoutMoveProgram : PeProgram
     /// <summary>A layout op as fibers: outer and inner sizes, each input's and output's middle length, and the moves for fp slots per PE.</summary>
     public sealed record Plan(long Outer, long Inner, int[] InputA, int[] OutputA, Func<int, FiberMove[]> Moves);
 
-    /// <summary>The fiber plan of <paramref name="n"/> (Split, Concat, Slice, SliceGrad, Transpose), or null when its data must change PEs.</summary>
+    /// <summary>The fiber plan of <paramref name="n"/> (Slice, SliceGrad, Transpose; Split and Concat use <see cref="RunBlocked"/>), or null when its data must change PEs.</summary>
     public static Plan? PlanOf(Node n)
     {
         var s = n.Inputs[0].Shape;
         switch (n.Op.Name)
         {
-            case "Split":
-            {
-                int axis = s.Axis(n.Attrs.GetInt("axis", 0));
-                var sizes = n.Outputs.Select(o => o.Shape[axis]).ToArray();
-                return new Plan(s.Prod(0, axis), s.Prod(axis + 1, s.Rank), [s[axis]], sizes, fp =>
-                {
-                    var m = new FiberMove[sizes.Length];
-                    int off = 0;
-                    for (int i = 0; i < sizes.Length; i++) { m[i] = new FiberMove(1 + i, 0, 1, 0, off * fp, 1, sizes[i] * fp); off += sizes[i]; }
-                    return m.Where(x => x.Length > 0).ToArray();
-                });
-            }
-            case "Concat":
-            {
-                var os = n.Outputs[0].Shape;
-                int axis = os.Axis(n.Attrs.GetInt("axis"));
-                var sizes = n.Inputs.Select(v => v.Shape[axis]).ToArray();
-                return new Plan(os.Prod(0, axis), os.Prod(axis + 1, os.Rank), sizes, [os[axis]], fp =>
-                {
-                    var m = new FiberMove[sizes.Length];
-                    int off = 0;
-                    for (int i = 0; i < sizes.Length; i++) { m[i] = new FiberMove(sizes.Length, off * fp, 1, i, 0, 1, sizes[i] * fp); off += sizes[i]; }
-                    return m.Where(x => x.Length > 0).ToArray();
-                });
-            }
             case "Slice": case "SliceGrad":
             {
                 bool grad = n.Op.Name == "SliceGrad";
@@ -212,6 +187,103 @@ public sealed class LayoutMoveProgram : PeProgram
             }
         }
         return (outs, cycles);
+    }
+
+    /// <summary>
+    /// Split or Concat in a blocked layout: the axis is cut into blocks of d elements, d dividing every piece's length, so
+    /// each block of the input (Split) or output (Concat) belongs to exactly one piece and the outer × blocks × inner
+    /// fibers spread over the region (d chosen to minimise the elements per PE). Every PE then holds both sides of its
+    /// fibers and copies them with one vector move; no data changes PE. Null for other ops or when a fiber does not fit.
+    /// </summary>
+    public static (float[][] Outputs, long Cycles)? RunBlocked(FabricSimulator sim, Region region, Node n, float[][] inputs)
+    {
+        bool split = n.Op.Name == "Split";
+        if (!split && n.Op.Name != "Concat") return null;
+        var whole = split ? n.Inputs[0].Shape : n.Outputs[0].Shape;
+        int axis = whole.Axis(n.Attrs.GetInt("axis", 0));
+        var pieces = (split ? n.Outputs : n.Inputs).Select(v => v.Shape[axis]).ToArray();
+        long outer = whole.Prod(0, axis), inner = whole.Prod(axis + 1, whole.Rank);
+        int g = pieces.Aggregate(whole[axis], Gcd);
+        if (g == 0) return null;
+        // the block size: a divisor of g with the fewest elements per PE (ties: the larger block, fewer fibers)
+        long pes0 = region.PeCount;
+        int d = g; long best = long.MaxValue;
+        for (int c = g; c >= 1; c--)
+        {
+            if (g % c != 0) continue;
+            long fibers0 = outer * (whole[axis] / c) * inner, per = (fibers0 + pes0 - 1) / pes0 * c;
+            if (per < best) { best = per; d = c; }
+        }
+        long blocks = whole[axis] / d, fibers = outer * blocks * inner;
+        int capacity = (int)Math.Min(int.MaxValue, (sim.Spec.PeSramBytes - 64) / (8L * d));
+        if (capacity < 1) return null;
+        // fiber f = ((o·blocks + b)·inner + m) of the whole tensor ↔ piece p, fiber ((o·blocksₚ + b − startₚ)·inner + m)
+        var start = new long[pieces.Length];
+        for (int i = 1; i < pieces.Length; i++) start[i] = start[i - 1] + pieces[i - 1] / d;
+        (int Piece, long Fiber) PieceOf(long f)
+        {
+            long m = f % inner, ob = f / inner, b = ob % blocks, o = ob / blocks;
+            int p = Array.FindLastIndex(start, x => x <= b);
+            while (p > 0 && pieces[p] == 0) p--;
+            long bp = pieces[p] / d;
+            return (p, (o * bp + b - start[p]) * inner + m);
+        }
+        var pieceData = split ? null : inputs;
+        var outs = split ? pieces.Select(x => new float[outer * x * inner]).ToArray() : [new float[outer * whole[axis] * inner]];
+        int pes = (int)Math.Min(pes0, Math.Max(1, fibers));
+        long perRound = (long)pes * capacity, cycles = 0;
+        for (long f0 = 0; f0 < fibers; f0 += perRound)
+        {
+            long nf = Math.Min(perRound, fibers - f0);
+            int used = (int)Math.Min(pes, nf), fp = (int)((nf + used - 1) / used);
+            int w = Math.Min(region.Width, used);
+            var reg = new Region(region.X, region.Y, w, (used + w - 1) / w);
+            var valid = new int[reg.Width * reg.Height];
+            for (int i = 0; i < used; i++) valid[i] = (int)Math.Clamp(nf - (long)i * fp, 0, fp);
+            var prog = new LayoutMoveProgram([d, d], fp, [new FiberMove(1, 0, 1, 0, 0, 1, d * fp)], valid, n.Op.Name);
+            for (int i = 0; i < used; i++)
+            {
+                if (valid[i] == 0) continue;
+                var mem = sim.PeAt(reg.X + i % reg.Width, reg.Y + i / reg.Width).F32(prog.Address(0), d * fp);
+                for (int fl = 0; fl < valid[i]; fl++)
+                {
+                    long f = f0 + (long)i * fp + fl;
+                    if (split) Fiber(inputs[0], inner, d, f, fl, fp, mem, toPe: true);
+                    else { var (p, pf) = PieceOf(f); Fiber(pieceData![p], inner, d, pf, fl, fp, mem, toPe: true); }
+                }
+            }
+            long t0 = sim.Now;
+            sim.Load(prog, reg);
+            long end = sim.Run();
+            sim.Phase($"{n.Op.Name} (blocked)", t0, end);
+            cycles += end - t0;
+            for (int i = 0; i < used; i++)
+            {
+                if (valid[i] == 0) continue;
+                var mem = sim.PeAt(reg.X + i % reg.Width, reg.Y + i / reg.Width).F32(prog.Address(1), d * fp);
+                for (int fl = 0; fl < valid[i]; fl++)
+                {
+                    long f = f0 + (long)i * fp + fl;
+                    if (!split) Fiber(outs[0], inner, d, f, fl, fp, mem, toPe: false);
+                    else { var (p, pf) = PieceOf(f); Fiber(outs[p], inner, d, pf, fl, fp, mem, toPe: false); }
+                }
+            }
+        }
+        return (outs, cycles);
+    }
+
+    private static int Gcd(int a, int b) { while (b != 0) (a, b) = (b, a % b); return a; }
+
+    // one fiber f of a row-major [outer, blocks·d, inner] tensor viewed as fibers of d elements (stride inner) ↔ slot fl
+    private static void Fiber(float[] t, long inner, int d, long f, int fl, int fp, Span<float> mem, bool toPe)
+    {
+        long m = f % inner, ob = f / inner;
+        long baseIdx = ob * d * inner + m;
+        for (int j = 0; j < d; j++)
+        {
+            long idx = baseIdx + j * inner;
+            if (toPe) mem[j * fp + fl] = t[idx]; else t[idx] = mem[j * fp + fl];
+        }
     }
 
     // copies fibers [first, first + count) of a row-major [outer, A, inner] tensor to (or from) a-major PE slots

@@ -678,8 +678,9 @@ public sealed class WaferProgramRunner
 
     private long Layout(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
     {
-        if (LayoutMoveProgram.PlanOf(n) is { } plan
-            && LayoutMoveProgram.Run(sim, grid, plan, ins.Select(F32).ToArray(), n.Op.Name) is var (outs, cycles))
+        var flat = ins.Select(F32).ToArray();
+        if ((LayoutMoveProgram.RunBlocked(sim, grid, n, flat) ?? (LayoutMoveProgram.PlanOf(n) is { } plan ? LayoutMoveProgram.Run(sim, grid, plan, flat, n.Op.Name) : null))
+            is var (outs, cycles))
         {
             for (int o = 0; o < outs.Length; o++) env[n.Outputs[o]] = DenseTensor.FromArray(outs[o], n.Outputs[o].Shape.Dims.ToArray()).To(n.Outputs[o].DType);
             return cycles;

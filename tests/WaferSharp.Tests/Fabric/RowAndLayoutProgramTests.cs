@@ -89,9 +89,10 @@ public class RowAndLayoutProgramTests
     [InlineData(1, new[] { 2, 3, 4 })]
     [InlineData(-1, new[] { 1, 5 })]
     [InlineData(0, new[] { 3, 1 })]
+    [InlineData(2, new[] { 6, 0, 3 })]
     public void SplitIsBitExact(int axis, int[] sizes)
     {
-        int[] dims = axis switch { 1 => [4, 9, 6], -1 => [5, 3, 6], _ => [4, 7] };
+        int[] dims = axis switch { 1 => [4, 9, 6], -1 => [5, 3, 6], 2 => [2, 3, 9, 2], _ => [4, 7] };
         Exact(OneOp("Split", Attrs.Of(("axis", axis), ("sizes", sizes)), [Rand(16, dims)]));
     }
 
