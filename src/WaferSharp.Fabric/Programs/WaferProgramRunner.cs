@@ -51,7 +51,7 @@ public sealed record ProgramRun(Graph.Execution.ExecutionResult Result, long Cyc
 /// Runs a whole compiled <see cref="WaferProgram"/> on the cycle-level <see cref="FabricSimulator"/> with real data:
 /// kernels in schedule order, each graph node of a kernel as fabric programs on the kernel's region (its sub-grid at the
 /// region's north-west corner) — SUMMA for MatMul/Linear (transposes folded into the tile placement), the fused Adam
-/// program for AdamUpdate, row programs (softmax, layer/RMS norm, their gradients with dγ/dβ reduced down the PE
+/// program for AdamUpdate (in the IR's operation order), row programs (softmax, layer/RMS norm, their gradients with dγ/dβ reduced down the PE
 /// columns, log-softmax and its gradient, the causal mask), reductions as a SUMMA product with a ones vector,
 /// PE-local fiber moves for layout ops (Split, Concat, Slice, SliceGrad, Transpose; see <see cref="LayoutMoveProgram"/>),
 /// and PE-local slice maps for the other elementwise ops. Inputs are placed in the region's PE memory and outputs read
@@ -547,9 +547,9 @@ public sealed class WaferProgramRunner
         float[] np = new float[len], nm = new float[len], nv = new float[len];
         long cycles = Chunked(sim, reg, len, 6, (s0, l) =>
         {
-            var r = AdamUpdateProgram.Run(sim, reg, p0.AsSpan(s0, l).ToArray(), g0.AsSpan(s0, l).ToArray(), m0.AsSpan(s0, l).ToArray(), v0.AsSpan(s0, l).ToArray(),
-                n.Attrs.GetDouble("beta1"), n.Attrs.GetDouble("beta2"), n.Attrs.GetFloat("eps"), decay, stepSize, bc2);
-            r.P.CopyTo(np, s0); r.M.CopyTo(nm, s0); r.V.CopyTo(nv, s0);
+            var r = AdamProgram.Run(sim, reg, p0.AsSpan(s0, l).ToArray(), g0.AsSpan(s0, l).ToArray(), m0.AsSpan(s0, l).ToArray(), v0.AsSpan(s0, l).ToArray(),
+                AdamUpdateConstants.Of(n.Attrs.GetDouble("beta1"), n.Attrs.GetDouble("beta2"), n.Attrs.GetFloat("eps"), decay, stepSize, bc2));
+            r.Output.AsSpan(0, l).CopyTo(np.AsSpan(s0)); r.Output.AsSpan(l, l).CopyTo(nm.AsSpan(s0)); r.Output.AsSpan(2 * l, l).CopyTo(nv.AsSpan(s0));
             return r.Cycles;
         });
         var dims = ins[0].Shape.Dims.ToArray();
