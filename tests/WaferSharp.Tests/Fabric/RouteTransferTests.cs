@@ -48,7 +48,7 @@ public class RouteTransferTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
-    public void APipelinedMlpStepStreamsItsRoutesAndEqualsTheCpuReference()
+    public void APipelinedMlpStepStreamsItsRoutesEqualsTheCpuReferenceAndIsDeterministic()
     {
         var (g, feeds) = ProgramRunnerTests.MlpStep(8, 16, 32);
         var spec = WaferSpec.Parse("mesh:32x32");
@@ -60,6 +60,11 @@ public class RouteTransferTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Empty(run.HostComputed);
         // each route streams its words over parallel lanes: at least the words of its busiest lane plus its hops
         Assert.True(run.RouteCycles >= prog.Routes.Sum(r => (long)Math.Ceiling(r.Lanes.Max(l => l.Words)) + r.Lanes.Max(l => l.Hops)));
+        // deterministic: a second run gives the same cycles and bits
+        var again = new WaferProgramRunner(g, prog, spec).Run(feeds);
+        Assert.Equal(run.Cycles, again.Cycles);
+        Assert.Equal(run.RouteCycles, again.RouteCycles);
+        foreach (var (v, t) in run.Result.Updates) Assert.True(t.BitEquals(again.Result.Updates[v]), v.Name);
         output.WriteLine($"pipelined mlp: {run.Cycles} simulated, {run.PredictedCycles:F0} predicted, routes {run.RouteCycles} simulated vs {prog.Routes.Sum(r => r.Cycles):F0} predicted");
     }
 }
