@@ -31,8 +31,8 @@ public sealed record ProgramRun(Graph.Execution.ExecutionResult Result, long Cyc
 
     /// <summary>
     /// Nodes whose values the host computed with the op's CPU rule instead of a fabric program (one "op (node)" entry
-    /// each): reused timings under <see cref="WaferProgramRunner.ReuseIdenticalRuns"/>, and transposes of every axis
-    /// (their data change PEs; only their time is simulated, as a copy pass). Empty when every value came from PE memory.
+    /// each): reused timings under <see cref="WaferProgramRunner.ReuseIdenticalRuns"/>, and layout ops too large for
+    /// their fabric program (only their time is simulated, as a copy pass). Empty when every value came from PE memory.
     /// </summary>
     public IReadOnlyList<string> HostComputed { get; init; } = [];
 
@@ -685,7 +685,18 @@ public sealed class WaferProgramRunner
             for (int o = 0; o < outs.Length; o++) env[n.Outputs[o]] = DenseTensor.FromArray(outs[o], n.Outputs[o].Shape.Dims.ToArray()).To(n.Outputs[o].DType);
             return cycles;
         }
-        // every axis moves (or one fiber exceeds a PE): the host applies the permutation, the fabric runs a copy pass
+        // a transpose of every axis: its data change PEs, exchanged as wavelets along a row of PEs
+        if (n.Op.Name == "Transpose")
+        {
+            var shape = ins[0].Shape;
+            var perm = n.Attrs.Has("perm") ? n.Attrs.GetInts("perm").Select(a => a < 0 ? a + shape.Rank : a).ToArray() : Enumerable.Range(0, shape.Rank).Reverse().ToArray();
+            if (TransposeExchange.Run(sim, grid, flat[0], TransposeExchange.Sources(shape, perm), "transpose-exchange") is var (t, c))
+            {
+                env[n.Outputs[0]] = DenseTensor.FromArray(t, n.Outputs[0].Shape.Dims.ToArray()).To(n.Outputs[0].DType);
+                return c;
+            }
+        }
+        // a fiber or a slice exceeds a PE's SRAM: the host applies the layout, the fabric runs a copy pass
         _host.Add($"{n.Op.Name} ({n})");
         var hostOuts = n.Op.Execute(ins, n.Attrs, n.Outputs.Select(o => o.Type).ToArray());
         long total = 0;

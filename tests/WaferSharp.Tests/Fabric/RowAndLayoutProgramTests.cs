@@ -129,10 +129,35 @@ public class RowAndLayoutProgramTests
         Exact(OneOp("Transpose", Attrs.Of(("perm", perm)), [x]));
     }
 
-    [Fact]
-    public void ATransposeOfEveryAxisIsListedAsHostComputed()
+    [Theory]
+    [InlineData(new[] { 1, 0 }, new[] { 6, 9 })]
+    [InlineData(new[] { 2, 0, 1 }, new[] { 3, 4, 5 })]
+    [InlineData(new[] { 1, 2, 0 }, new[] { 7, 2, 3 })]
+    public void TransposesOfEveryAxisAreExchangedBetweenPesBitExact(int[] perm, int[] dims)
     {
-        var r = OneOp("Transpose", Attrs.Of(("perm", new[] { 1, 0 })), [Rand(25, 6, 9)]);
+        var r = OneOp("Transpose", Attrs.Of(("perm", perm)), [Rand(25, dims)]);
+        Exact(r);
+        Assert.Contains(r.Run.Kernels, k => k.SimulatedCycles > 0);
+    }
+
+    [Fact]
+    public void AnExchangeRowPlacesEachPeSliceAndStreamsBetweenPes()
+    {
+        // 5 × 7 → 7 × 5 over a row of 4 PEs: every PE keeps some elements and sends the rest along the row
+        var x = FabricTestUtil.Random(35, 61);
+        var sim = new FabricSimulator(WaferSpec.Parse("mesh:8x8"));
+        var src = TransposeExchange.Sources(new Shape(5, 7), [1, 0]);
+        var (y, cycles) = TransposeExchange.Run(sim, new Region(2, 3, 4, 2), x, src, "t")!.Value;
+        for (int i = 0; i < 7; i++) for (int j = 0; j < 5; j++) Assert.Equal(x[j * 7 + i], y[i * 5 + j]);
+        Assert.True(cycles > 0);
+        Assert.True(sim.LinkWavelets(2, 3, PortIndex.East) > 0, "PE (2, 3) sent east along the row");
+    }
+
+    [Fact]
+    public void ALayoutOpTooLargeForItsProgramIsListedAsHostComputed()
+    {
+        // 26,000 elements exceed an 8-PE exchange row's SRAM: the host applies the transpose, the fabric copies
+        var r = OneOp("Transpose", Attrs.Of(("perm", new[] { 1, 0 })), [Rand(26, 200, 130)]);
         Assert.Equal(r.Cpu[0], r.Fabric[0]);
         Assert.Single(r.Run.HostComputed);
         Assert.Contains("Transpose", r.Run.HostComputed[0]);
