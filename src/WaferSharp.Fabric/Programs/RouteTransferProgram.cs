@@ -31,7 +31,13 @@ public sealed class RouteTransferProgram : PeProgram
     /// <paramref name="width"/> PEs wide. Throws <see cref="InvalidOperationException"/> when two lanes need different
     /// routes for one color on one PE.
     /// </summary>
-    public RouteTransferProgram(ProgramRoute route, int[] counts, int width)
+    public RouteTransferProgram(ProgramRoute route, int[] counts, int width) : this(route, counts, width, null) { }
+
+    /// <summary>
+    /// As above, with lane i's share read from byte <paramref name="addresses"/>(i).Source on its source PE and written to
+    /// .Destination on its destination PE (null: allocated from address 0 on each PE).
+    /// </summary>
+    public RouteTransferProgram(ProgramRoute route, int[] counts, int width, Func<int, (int Source, int Destination)>? addresses)
     {
         _width = width;
         var next = new Dictionary<int, int>(); // next free SRAM byte per PE
@@ -60,14 +66,14 @@ public sealed class RouteTransferProgram : PeProgram
                 if (j == 0)
                 {
                     Route(pe, Color(0), Ports.Ramp, toNext);
-                    int a = Alloc(pe, n);
+                    int a = addresses is null ? Alloc(pe, n) : addresses(li).Source;
                     Add(pe, new Action(Kind.Send, a, n, -1, Color(0)));
                     _ends.Add((path[0].X, path[0].Y, a, path[hops].X, path[hops].Y, -1, n));
                 }
                 else if (j == hops)
                 {
                     Route(pe, Color(j - 1), fromPrev, Ports.Ramp);
-                    int a = Alloc(pe, n);
+                    int a = addresses is null ? Alloc(pe, n) : addresses(li).Destination;
                     Add(pe, new Action(Kind.Receive, a, n, Color(j - 1), -1));
                     var e = _ends[^1]; e.Item6 = a; _ends[^1] = e;
                 }
@@ -134,6 +140,23 @@ public sealed class RouteTransferProgram : PeProgram
         if (_routesOf.TryGetValue(pe.Id, out var routes))
             foreach (var (color, rx, tx) in routes) pe.Fabric.SetRoute(pe.X, pe.Y, color, rx, tx);
         if (_actions.ContainsKey(pe.Id)) pe.Activate(0);
+    }
+
+    /// <summary>
+    /// Streams the <paramref name="counts"/>[i] floats at byte <paramref name="addresses"/>(i).Source of lane i's source PE
+    /// to .Destination of its destination PE, data already in SRAM; returns the cycles, or null when the lanes cannot be routed.
+    /// </summary>
+    public static long? RunInPlace(FabricSimulator sim, ProgramRoute route, int[] counts, Func<int, (int Source, int Destination)> addresses)
+    {
+        RouteTransferProgram prog;
+        try { prog = new RouteTransferProgram(route, counts, sim.Width, addresses); }
+        catch (InvalidOperationException) { return null; }
+        foreach (var e in prog.Ends) sim.PeAt(e.Dx, e.Dy).F32(e.DAddr, e.Length); // grow the receivers' SRAM before the run
+        long t0 = sim.Now;
+        sim.Load(prog, prog.Box);
+        long end = sim.Run();
+        sim.Phase($"route {route.From}->{route.To}", t0, end);
+        return end - t0;
     }
 
     /// <summary>

@@ -8,8 +8,9 @@ namespace WaferSharp.Fabric.Programs;
 /// input elements [i·e, (i+1)·e) and ends with output elements [i·e, (i+1)·e) (e = ⌈E/P⌉). Three fabric phases: each
 /// PE packs, per destination PE, the elements that go there in output order (strided vector moves, one per run of
 /// constant source stride); each packed buffer streams as wavelets to its destination along the row
-/// (<see cref="RouteTransferProgram"/>, one pair at a time); each PE scatters what arrived into its output slice
-/// (strided vector moves again). The permutation itself is only planned on the host (which moves go where).
+/// (<see cref="RouteTransferProgram"/>, SRAM to SRAM, one pair at a time); each PE scatters what arrived into its output
+/// slice (strided vector moves again). The permutation itself is only planned on the host (which moves go where); the
+/// data stay in simulated SRAM from placement to gather.
 /// </summary>
 public static class TransposeExchange
 {
@@ -81,8 +82,10 @@ public static class TransposeExchange
                 // pack: buffer[k] = in[src[k]]; scatter: out[dst[k]] = buffer[k]
                 foreach (var (k, len, first, stride) in Runs(src[i, j]))
                     Add(packMoves, Pe(i), new Move(Pack + 4 * (offset[i, j] + k), 1, In + 4 * first, stride, len));
+                // a PE's own share is scattered straight from its packed area
+                int from = i == j ? Pack + 4 * offset[i, j] : Recv + 4 * recvAt[i, j];
                 foreach (var (k, len, first, stride) in Runs(dst[i, j]))
-                    Add(scatterMoves, Pe(j), new Move(Out + 4 * first, stride, Recv + 4 * (recvAt[i, j] + k), 1, len));
+                    Add(scatterMoves, Pe(j), new Move(Out + 4 * first, stride, from + 4 * k, 1, len));
             }
         var row = new Region(region.X, region.Y, p, 1);
         for (int i = 0; i < p; i++)
@@ -95,18 +98,11 @@ public static class TransposeExchange
             for (int j = 0; j < p; j++)
             {
                 int n = src[i, j].Count;
-                if (n == 0) continue;
-                var buf = sim.PeAt(row.X + i, row.Y).F32(Pack + 4 * offset[i, j], n).ToArray();
-                float[] got = buf;
-                if (i != j)
-                {
-                    var lane = new RouteLane { Path = [[row.X + i, row.Y], [row.X + j, row.Y]], Colors = [0], Hops = Math.Abs(i - j), Words = n };
-                    var route = new ProgramRoute { From = i, To = j, Value = name, Words = n, Lanes = [lane] };
-                    var (received, c) = RouteTransferProgram.Run(sim, route, buf)!.Value;
-                    got = received;
-                    cycles += c;
-                }
-                got.CopyTo(sim.PeAt(row.X + j, row.Y).F32(Recv + 4 * recvAt[i, j], n));
+                if (n == 0 || i == j) continue;
+                (int, int) at = (Pack + 4 * offset[i, j], Recv + 4 * recvAt[i, j]);
+                var lane = new RouteLane { Path = [[row.X + i, row.Y], [row.X + j, row.Y]], Colors = [0], Hops = Math.Abs(i - j), Words = n };
+                var route = new ProgramRoute { From = i, To = j, Value = name, Words = n, Lanes = [lane] };
+                cycles += RouteTransferProgram.RunInPlace(sim, route, [n], _ => at)!.Value;
             }
         cycles += RunMoves(sim, row, scatterMoves, name + " scatter");
         var output = new float[total];
