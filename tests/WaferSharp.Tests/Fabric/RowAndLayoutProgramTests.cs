@@ -164,6 +164,17 @@ public class RowAndLayoutProgramTests
     }
 
     [Theory]
+    [InlineData("ReduceSum", new[] { 0 }, false)]
+    [InlineData("ReduceMean", new[] { 0, 2 }, true)]
+    [InlineData("ReduceSum", new int[0], false)]
+    [InlineData("ReduceMean", new[] { -1 }, false)]
+    public void ReductionsAreRowSumsEqualToTheCpuRule(string op, int[] axes, bool keepDims) =>
+        Close(OneOp(op, Attrs.Of(("axes", axes), ("keepdims", keepDims)), [Rand(27, 6, 5, 9)]));
+
+    [Fact]
+    public void MseLossEqualsTheCpuRule() => Close(OneOp("MseLoss", Attrs.Empty, [Rand(28, 12, 20), Rand(29, 12, 20)]));
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void NormGradOnAnUnevenRegionReducesParameterGradientsDownThePeColumns(bool rms)
