@@ -2,15 +2,15 @@ namespace WaferSharp.Fabric.Kernels;
 
 /// <summary>
 /// Row sums (layout of <see cref="RowTensorsProgram"/>): each PE adds its slice of each of its rows into one value per
-/// row, the values are all-reduced along the PE row, and each row's sum is divided by <c>divisor</c> (1 for a sum, the
-/// count for a mean). With two tensors the summand is the squared difference (a − b)², as in the mean squared error.
+/// row, the values are reduced along the PE row to its center column (no broadcast back: the compiler's center-rooted
+/// reduce), and each row's sum is divided there by <c>divisor</c> (1 for a sum, the count for a mean). With two tensors the summand is the squared difference (a − b)², as in the mean squared error.
 /// This is the compiler's reduction layout: the reduced axis along the rows, kept elements down the PE rows.
 /// </summary>
 public sealed class RowReduceProgram : RowTensorsProgram
 {
     /// <summary>Sums (or with <paramref name="squaredDifference"/>, Σ(a − b)²) of R rows of length L on a w × h region, divided by <paramref name="divisor"/>.</summary>
     public RowReduceProgram(int rows, int len, int w, int h, bool squaredDifference, float divisor)
-        : base(rows, len, w, h, squaredDifference ? 2 : 1, 0, rowReduce: true, columnReduce: false)
+        : base(rows, len, w, h, squaredDifference ? 2 : 1, 0, rowReduce: true, columnReduce: false, rowBroadcast: false)
     {
         BindLocalTask(0, pe =>
         {
@@ -26,7 +26,7 @@ public sealed class RowReduceProgram : RowTensorsProgram
                 }
             Reduce!.Start(pe, Stat(0), Rp, VecOp.Add, Completion.Activate(4));
         }, squaredDifference ? "squared-difference-sum" : "sum");
-        BindLocalTask(4, pe => { if (divisor != 1) pe.Exec(VecOp.Div, StatVec(0), StatVec(0), Dsd.Scalar(divisor)); }, "scale");
+        BindLocalTask(4, pe => { if (divisor != 1 && pe.Lx == Region.Width / 2) pe.Exec(VecOp.Div, StatVec(0), StatVec(0), Dsd.Scalar(divisor)); }, "scale");
     }
 
     /// <summary>
@@ -41,7 +41,7 @@ public sealed class RowReduceProgram : RowTensorsProgram
         for (int py = 0; py < region.Height; py++)
         {
             int rv = Math.Clamp(rows - py * prog.Rp, 0, prog.Rp);
-            if (rv > 0) sim.PeAt(region.X, region.Y + py).F32(prog.Stat(0), rv).CopyTo(o.AsSpan(py * prog.Rp));
+            if (rv > 0) sim.PeAt(region.X + region.Width / 2, region.Y + py).F32(prog.Stat(0), rv).CopyTo(o.AsSpan(py * prog.Rp));
         }
         return new KernelRun(c, o, sim.Stats(region));
     }

@@ -26,11 +26,12 @@ public abstract class RowTensorsProgram : PeProgram
     protected readonly ColumnChainReduce? ColumnReduce;
 
     /// <summary>A kernel over <paramref name="tensors"/> R × L row tensors and <paramref name="parameters"/> length-L vectors on a w × h region.</summary>
-    protected RowTensorsProgram(int rows, int len, int w, int h, int tensors, int parameters, bool rowReduce, bool columnReduce)
+    /// <param name="rowBroadcast">False: the row reduction ends at each PE row's center column (a reduce, not an all-reduce).</param>
+    protected RowTensorsProgram(int rows, int len, int w, int h, int tensors, int parameters, bool rowReduce, bool columnReduce, bool rowBroadcast = true)
     {
         Rows = rows; RowLength = len; _tensors = tensors; _params = parameters;
         Rp = Layout.Div(rows, h); Lp = Layout.Div(len, w);
-        if (rowReduce) Reduce = new CenterAllReduce(this, 0, 1, rowsOnly: true);
+        if (rowReduce) Reduce = new CenterAllReduce(this, 0, 1, rowsOnly: true, broadcast: rowBroadcast);
         if (columnReduce) ColumnReduce = new ColumnChainReduce(this, 9, 7);
     }
 
