@@ -55,7 +55,8 @@ internal static class SimulateModel
         {
             ["model"] = label, ["device"] = spec.Name, ["task"] = program.Task, ["mode"] = program.Mode, ["batch_size"] = program.BatchSize,
             ["cycles"] = run.Cycles, ["predicted_cycles"] = run.PredictedCycles, ["relative_error"] = run.RelativeError,
-            ["route_cycles"] = run.RouteCycles,
+            ["route_cycles"] = run.RouteCycles, ["optimizer_cycles"] = run.OptimizerCycles,
+            ["host_computed"] = run.HostComputed, ["charged_routes"] = run.ChargedRoutes,
             ["max_abs_diff_vs_cpu"] = maxDiff, ["max_rel_diff_vs_cpu"] = maxDiff / Math.Max(1e-30, maxRef),
             ["pe_cycles_per_second"] = peCycles / Math.Max(1e-9, wall), ["wall_seconds"] = wall,
             ["pe_busy_fraction"] = st.BusyFraction, ["fmac_utilization"] = st.FmacUtilization,
@@ -76,6 +77,7 @@ internal static class SimulateModel
         Console.WriteLine($"  vs CPU            max |diff| {F(maxDiff, "E2")} ({F(maxDiff / Math.Max(1e-30, maxRef), "E2")} relative)");
         Console.WriteLine($"  PEs busy          {F(100 * st.BusyFraction, "0.0")}%, FMAC utilization {F(100 * st.FmacUtilization, "0.0")}%");
         Console.WriteLine($"  simulation speed  {F(peCycles / Math.Max(1e-9, wall), "E2")} PE-cycles/s ({F(wall, "0.00")} s)");
+        if (run.HostComputed.Count > 0) Console.WriteLine($"  host-computed     {run.HostComputed.Count} node(s): {string.Join(", ", run.HostComputed)}");
         if (jsonPath is not null) AtomicFile.WriteAllText(jsonPath, text + "\n");
         return 0;
     }

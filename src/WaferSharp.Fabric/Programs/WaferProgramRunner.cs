@@ -22,23 +22,43 @@ public sealed record KernelCycles(int Id, string Name, string Op, string Family,
 /// <param name="Cycles">Simulated cycles of the step: kernels in schedule order on their regions, a kernel starting when its region is free and its inputs have arrived (route cycles added for inter-region transfers).</param>
 /// <param name="PredictedCycles">The compiler's predicted step cycles.</param>
 /// <param name="Kernels">Per-kernel cycles.</param>
-/// <param name="RouteCycles">Cycles charged for inter-region routes (from the compiler's route model, not simulated).</param>
+/// <param name="RouteCycles">Cycles of inter-region transfers: simulated wavelet streams along the compiler's lanes (<see cref="RouteTransferProgram"/>), or the compiler's route cycles for the routes listed in <see cref="ProgramRun.ChargedRoutes"/>.</param>
 /// <param name="Stats">Fabric counters over the whole run.</param>
 public sealed record ProgramRun(Graph.Execution.ExecutionResult Result, long Cycles, double PredictedCycles, IReadOnlyList<KernelCycles> Kernels, long RouteCycles, FabricStats Stats)
 {
     /// <summary>(predicted − simulated) / simulated, as the kernel-mode JSON reports it.</summary>
     public double RelativeError => Cycles == 0 ? 0 : (PredictedCycles - Cycles) / Cycles;
+
+    /// <summary>
+    /// Nodes whose values the host computed with the op's CPU rule instead of a fabric program (one "op (node)" entry
+    /// each): reused timings under <see cref="WaferProgramRunner.ReuseIdenticalRuns"/>, and layout ops too large for
+    /// their fabric program (only their time is simulated, as a copy pass). Empty when every value came from PE memory.
+    /// </summary>
+    public IReadOnlyList<string> HostComputed { get; init; } = [];
+
+    /// <summary>
+    /// Simulated cycles of the optimizer-update kernels (included in <see cref="Cycles"/>). A weight-streaming program
+    /// predicts 0 for them (the compiler runs the update in weight memory as gradients stream out), so this is the
+    /// part of the step the prediction leaves out by design.
+    /// </summary>
+    public long OptimizerCycles { get; init; }
+
+    /// <summary>Routes charged the compiler's route cycles instead of being simulated (their value or lanes could not be mapped), as "from->to value".</summary>
+    public IReadOnlyList<string> ChargedRoutes { get; init; } = [];
 }
 
 /// <summary>
 /// Runs a whole compiled <see cref="WaferProgram"/> on the cycle-level <see cref="FabricSimulator"/> with real data:
 /// kernels in schedule order, each graph node of a kernel as fabric programs on the kernel's region (its sub-grid at the
 /// region's north-west corner) — SUMMA for MatMul/Linear (transposes folded into the tile placement), the fused Adam
-/// program for AdamUpdate, row softmax and layer/RMS norm programs, reductions as a SUMMA product with a ones vector,
+/// program for AdamUpdate (in the IR's operation order), row programs (softmax, layer/RMS norm, their gradients with dγ/dβ reduced down the PE
+/// columns, log-softmax and its gradient, the causal mask), reductions as a SUMMA product with a ones vector,
+/// PE-local fiber moves for layout ops (Split, Concat, Slice, SliceGrad, Transpose; see <see cref="LayoutMoveProgram"/>),
 /// and PE-local slice maps for the other elementwise ops. Inputs are placed in the region's PE memory and outputs read
-/// back; values crossing regions are charged the compiler's route cycles (transfers are not simulated wavelet by
-/// wavelet). Views (Reshape, Flatten, Squeeze, Unsqueeze) alias their input as in the compiler. An op with no fabric
-/// program is refused with a one-line <see cref="NotSupportedException"/> naming it.
+/// back; values crossing regions are streamed as wavelets along the compiler's route lanes
+/// (<see cref="RouteTransferProgram"/>; the consumer reads what arrived). Views (Reshape, Flatten, Squeeze, Unsqueeze) alias their input as in the compiler. An op with no fabric
+/// program is refused with a one-line <see cref="NotSupportedException"/> naming it; nodes whose values the host
+/// computed are listed in <see cref="ProgramRun.HostComputed"/>.
 /// </summary>
 public sealed class WaferProgramRunner
 {
@@ -74,10 +94,12 @@ public sealed class WaferProgramRunner
         n.Op.Name is "MatMul" or "Linear" or "AdamUpdate" or "ReduceSum" or "ReduceMean" or "MseLoss" or "MseLossGrad" or "Full"
             or "Softmax" or "LayerNorm" or "RMSNorm" || RowLocalOps.Contains(n.Op.Name) || LayoutOps.Contains(n.Op.Name);
 
-    // row-local ops run by BlockMapProgram over blocks of the leading axis
+    // row programs over the last axis (RowTensorsProgram)
     private static readonly HashSet<string> RowLocalOps = ["LayerNormGrad", "RMSNormGrad", "SoftmaxGrad", "CausalMask", "LogSoftmax", "LogSoftmaxGrad"];
-    // layout ops: the data movement is applied as the result is placed, then a copy pass per PE
+    // layout ops: PE-local fiber moves (LayoutMoveProgram)
     private static readonly HashSet<string> LayoutOps = ["Split", "Concat", "Slice", "SliceGrad", "Transpose"];
+
+    private readonly List<string> _host = new();
 
     /// <summary>Runs one step with <paramref name="feeds"/> (inputs, parameters and states).</summary>
     public ProgramRun Run(IReadOnlyDictionary<Value, DenseTensor> feeds)
@@ -87,6 +109,7 @@ public sealed class WaferProgramRunner
             if (covered.Contains(n.Id) && !Supports(n)) throw new NotSupportedException($"op {n.Op.Name} ({n}) has no fabric simulator program; use --fidelity fast or the cpu device");
         var sim = new FabricSimulator(_spec, null, _options);
         Simulator = sim;
+        _host.Clear();
         var env = new Dictionary<Value, DenseTensor>();
         foreach (var v in _graph.Inputs.Concat(_graph.Parameters).Concat(_graph.States))
             env[v] = feeds.TryGetValue(v, out var t) ? t : throw new ArgumentException($"no value fed for '{v.Name}' ({v.Type})");
@@ -95,8 +118,11 @@ public sealed class WaferProgramRunner
         var byId = _graph.Nodes.ToDictionary(n => n.Id);
         var order = _program.Schedule.Order.Count > 0 ? _program.Schedule.Order : _program.Kernels.Select(k => k.Id).ToList();
         var kernels = _program.Kernels.ToDictionary(k => k.Id);
-        var routeCycles = new Dictionary<(int, int), double>();
-        foreach (var r in _program.Routes) routeCycles[(r.From, r.To)] = Math.Max(routeCycles.GetValueOrDefault((r.From, r.To)), r.Cycles);
+        var routesTo = _program.Routes.GroupBy(r => r.To).ToDictionary(gr => gr.Key, gr => gr.ToList());
+        var byName = new Dictionary<string, Value>();
+        foreach (var v in _graph.Inputs.Concat(_graph.Parameters).Concat(_graph.States).Concat(_graph.Nodes.SelectMany(nd => nd.Outputs)))
+            byName.TryAdd($"%{v.Id}:{v.Type}", v);
+        var charged = new List<string>();
 
         var done = new HashSet<Node>();
         void Views()
@@ -120,6 +146,20 @@ public sealed class WaferProgramRunner
         {
             var k = kernels[kid];
             Views();
+            // inter-region transfers into this kernel, as wavelet streams; the kernel then reads the values that arrived
+            var routeCycles = new Dictionary<int, long>();
+            foreach (var r in routesTo.GetValueOrDefault(kid) ?? [])
+            {
+                long rc;
+                if (byName.TryGetValue(r.Value, out var v) && env.TryGetValue(v, out var data) && r.Lanes.Count > 0
+                    && RouteTransferProgram.Run(sim, r, F32(data)) is var (got, c))
+                {
+                    env[v] = DenseTensor.FromArray(got, v.Shape.Dims.ToArray()).To(v.DType);
+                    rc = c;
+                }
+                else { charged.Add($"{r.From}->{r.To} {r.Value}"); rc = (long)Math.Ceiling(r.Cycles); }
+                routeCycles[r.From] = Math.Max(routeCycles.GetValueOrDefault(r.From), rc);
+            }
             long cycles = 0;
             foreach (var id in k.Nodes.OrderBy(i => i))
             {
@@ -130,6 +170,7 @@ public sealed class WaferProgramRunner
                     var ins = n.Inputs.Select(v => env[v]).ToArray();
                     var outs = n.Op.Execute(ins, n.Attrs, n.Outputs.Select(o => o.Type).ToArray());
                     for (int i = 0; i < outs.Length; i++) env[n.Outputs[i]] = outs[i];
+                    _host.Add($"{n.Op.Name} ({n})");
                     cycles += known;
                 }
                 else
@@ -143,7 +184,7 @@ public sealed class WaferProgramRunner
             long start = regionFree.GetValueOrDefault(k.RegionId);
             foreach (var src in k.Inputs)
             {
-                long route = (long)Math.Ceiling(routeCycles.GetValueOrDefault((src, kid)));
+                long route = routeCycles.GetValueOrDefault(src);
                 routeTotal += route;
                 start = Math.Max(start, end.GetValueOrDefault(src) + route);
             }
@@ -161,7 +202,8 @@ public sealed class WaferProgramRunner
         foreach (var (name, v) in _graph.Outputs) outputs[name] = Get(v);
         var updates = new Dictionary<Value, DenseTensor>();
         foreach (var (t, nv) in _graph.Updates) updates[t] = Get(nv);
-        return new ProgramRun(new Graph.Execution.ExecutionResult(outputs, updates), total, _program.StepCycles, perKernel, routeTotal, sim.Stats());
+        return new ProgramRun(new Graph.Execution.ExecutionResult(outputs, updates), total, _program.StepCycles, perKernel, routeTotal, sim.Stats())
+            { HostComputed = _host.ToList(), ChargedRoutes = charged, OptimizerCycles = perKernel.Where(k => k.Family == "OptimizerUpdate").Sum(k => k.SimulatedCycles) };
     }
 
     private Region GridOf(ProgramKernel k)
@@ -182,9 +224,13 @@ public sealed class WaferProgramRunner
         {
             case "Full":
             {
-                // a constant fill: materialized in place, no arithmetic
-                env[n.Outputs[0]] = n.Op.Execute(ins, n.Attrs, [n.Outputs[0].Type])[0];
-                return 0;
+                // a constant fill: one vector move of the scalar per PE
+                var shape = n.Outputs[0].Shape;
+                float value = (float)n.Attrs.GetDouble("value");
+                var plan = new LayoutMoveProgram.Plan(shape.Numel, 1, [], [1], fp => [new FiberMove(0, 0, 1, -1, 0, 1, fp, value)]);
+                var (o, c) = LayoutMoveProgram.Run(sim, grid, plan, [], "fill")!.Value;
+                env[n.Outputs[0]] = DenseTensor.FromArray(o[0], shape.Dims.ToArray()).To(n.Outputs[0].DType);
+                return c;
             }
             case "MatMul": return MatMul(sim, n, ins, grid, env);
             case "Linear": return Linear(sim, n, ins, grid, env);
@@ -227,7 +273,7 @@ public sealed class WaferProgramRunner
                 return run.Cycles;
             }
         }
-        if (RowLocalOps.Contains(n.Op.Name)) return RowLocal(sim, n, ins, grid, env);
+        if (RowLocalOps.Contains(n.Op.Name)) return RowProgram(sim, n, ins, grid, env);
         if (LayoutOps.Contains(n.Op.Name)) return Layout(sim, n, ins, grid, env);
         if (n.Op.Kind == OpKind.Elementwise) return Map(sim, n, ins, grid, env);
         throw new NotSupportedException($"op {n.Op.Name} ({n}) has no fabric simulator program; use --fidelity fast or the cpu device");
@@ -323,6 +369,58 @@ public sealed class WaferProgramRunner
         return cycles;
     }
 
+    // Independent GEMMs of one shape (a batched MatMul) side by side on disjoint P × P squares of the grid, as many at
+    // once as the grid holds, each group loaded together and run as one; sequential GEMMs when only one square fits.
+    private long BatchedGemm(FabricSimulator sim, Region grid, float[][] a, float[][] b, int m, int kk, int nn, out float[][] c)
+    {
+        int batches = a.Length;
+        c = new float[batches][];
+        int p = Math.Max(1, Math.Min(grid.Width, grid.Height));
+        int across = grid.Width / p, slots = across * (grid.Height / p);
+        int mt = Div(m, p), kt = Div(kk, p), nt = Div(nn, p);
+        long cycles = 0;
+        if (batches < 2 || slots < 2 || new SummaGemmProgram(p, mt, kt, nt).SramBytes > sim.Spec.PeSramBytes)
+        {
+            for (int i = 0; i < batches; i++) cycles += Gemm(sim, grid, a[i], b[i], m, kk, nn, out c[i]);
+            return cycles;
+        }
+        for (int b0 = 0; b0 < batches; b0 += slots)
+        {
+            int group = Math.Min(slots, batches - b0);
+            var progs = new SummaGemmProgram[group];
+            var origin = new (int X, int Y)[group];
+            for (int i = 0; i < group; i++)
+            {
+                origin[i] = (grid.X + i % across * p, grid.Y + i / across * p);
+                progs[i] = new SummaGemmProgram(p, mt, kt, nt);
+                for (int y = 0; y < p; y++)
+                    for (int x = 0; x < p; x++)
+                    {
+                        var pe = sim.PeAt(origin[i].X + x, origin[i].Y + y);
+                        SummaGemmProgram.Place(pe, progs[i].AAddress, a[b0 + i], m, kk, y * mt, x * kt, mt, kt, DType.Float32);
+                        SummaGemmProgram.Place(pe, progs[i].BAddress, b[b0 + i], kk, nn, y * kt, x * nt, kt, nt, DType.Float32);
+                    }
+            }
+            long t0 = sim.Now;
+            for (int i = 0; i < group; i++) sim.Load(progs[i], new Region(origin[i].X, origin[i].Y, p, p));
+            long end = sim.Run();
+            sim.Phase($"gemm-summa x{group} {m}x{kk}x{nn}", t0, end);
+            cycles += end - t0;
+            for (int i = 0; i < group; i++)
+            {
+                var ci = c[b0 + i] = new float[m * nn];
+                for (int y = 0; y < p; y++)
+                    for (int x = 0; x < p; x++)
+                    {
+                        var t = sim.PeAt(origin[i].X + x, origin[i].Y + y).F32(progs[i].CAddress, mt * nt);
+                        for (int r = 0; r < mt && y * mt + r < m; r++)
+                            for (int j = 0; j < nt && x * nt + j < nn; j++) ci[(y * mt + r) * nn + x * nt + j] = t[r * nt + j];
+                    }
+            }
+        }
+        return cycles;
+    }
+
     // a slice map, chunked when the data exceed the region's SRAM
     private static (float[][] Outputs, long Cycles) MapRun(FabricSimulator sim, Region region, string name, float[][] inputs, int outputs, int length,
         SliceMapProgram.SliceFunction fn, int cost)
@@ -383,22 +481,37 @@ public sealed class WaferProgramRunner
         {
             int rows = (int)(batches * m);
             cycles += Gemm(sim, grid, xs, Mat(ys, kk, nn, tb), rows, kk, nn, out var c);
-            Scale(c, alpha); c.CopyTo(o, 0);
+            cycles += Scale(sim, grid, c, alpha); c.CopyTo(o, 0);
         }
         else
+        {
+            var As = new float[batches][]; var Bs = new float[batches][];
             for (long bi = 0; bi < batches; bi++)
             {
-                var a = Mat(xs.AsSpan((int)((xb == 1 ? 0 : bi) * xr * xc)), m, kk, ta);
-                var b = Mat(ys.AsSpan((int)((yb == 1 ? 0 : bi) * yr * yc)), kk, nn, tb);
-                cycles += Gemm(sim, grid, a, b, m, kk, nn, out var c);
-                Scale(c, alpha);
-                c.CopyTo(o, (int)(bi * m * nn));
+                As[bi] = Mat(xs.AsSpan((int)((xb == 1 ? 0 : bi) * xr * xc)), m, kk, ta);
+                Bs[bi] = Mat(ys.AsSpan((int)((yb == 1 ? 0 : bi) * yr * yc)), kk, nn, tb);
             }
+            cycles += BatchedGemm(sim, grid, As, Bs, m, kk, nn, out var Cs);
+            var flat = new float[o.Length];
+            for (long bi = 0; bi < batches; bi++) Cs[bi].CopyTo(flat, (int)(bi * m * nn));
+            cycles += Scale(sim, grid, flat, alpha);
+            flat.CopyTo(o, 0);
+        }
         env[n.Outputs[0]] = DenseTensor.FromArray(o, outShape.Dims.ToArray());
         return cycles;
     }
 
-    private static void Scale(float[] c, float alpha) { if (alpha != 1f) for (int i = 0; i < c.Length; i++) c[i] *= alpha; }
+    // C ← α·C as one vector multiply per PE on the region (C in place)
+    private static long Scale(FabricSimulator sim, Region grid, float[] c, float alpha)
+    {
+        if (alpha == 1f) return 0;
+        return Chunked(sim, grid, c.Length, 2, (s0, len) =>
+        {
+            var run = ElementwiseChainProgram.Run(sim, grid, [c.AsSpan(s0, len).ToArray()], [new ChainStep(VecOp.Mul, -1, alpha)]);
+            run.Output.CopyTo(c, s0);
+            return run.Cycles;
+        });
+    }
 
     private long Linear(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
     {
@@ -434,9 +547,9 @@ public sealed class WaferProgramRunner
         float[] np = new float[len], nm = new float[len], nv = new float[len];
         long cycles = Chunked(sim, reg, len, 6, (s0, l) =>
         {
-            var r = AdamUpdateProgram.Run(sim, reg, p0.AsSpan(s0, l).ToArray(), g0.AsSpan(s0, l).ToArray(), m0.AsSpan(s0, l).ToArray(), v0.AsSpan(s0, l).ToArray(),
-                n.Attrs.GetDouble("beta1"), n.Attrs.GetDouble("beta2"), n.Attrs.GetFloat("eps"), decay, stepSize, bc2);
-            r.P.CopyTo(np, s0); r.M.CopyTo(nm, s0); r.V.CopyTo(nv, s0);
+            var r = AdamProgram.Run(sim, reg, p0.AsSpan(s0, l).ToArray(), g0.AsSpan(s0, l).ToArray(), m0.AsSpan(s0, l).ToArray(), v0.AsSpan(s0, l).ToArray(),
+                AdamUpdateConstants.Of(n.Attrs.GetDouble("beta1"), n.Attrs.GetDouble("beta2"), n.Attrs.GetFloat("eps"), decay, stepSize, bc2));
+            r.Output.AsSpan(0, l).CopyTo(np.AsSpan(s0)); r.Output.AsSpan(l, l).CopyTo(nm.AsSpan(s0)); r.Output.AsSpan(2 * l, l).CopyTo(nv.AsSpan(s0));
             return r.Cycles;
         });
         var dims = ins[0].Shape.Dims.ToArray();
@@ -446,70 +559,154 @@ public sealed class WaferProgramRunner
         return cycles;
     }
 
-    // sum over axes: the reduced axes moved to the front (layout on placement), then ones[1×R]·X[R×C] on the fabric
-    private long Reduce(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    // sum (mean) over axes in the compiler's reduction layout: the kept axes moved to the front on placement (layout),
+    // then row sums of Xᵀ[C×R] — kept elements down the PE rows, each reduced fiber along a PE row and all-reduced there
+    private static long Reduce(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
     {
         var x = ins[0];
         var shape = x.Shape;
         var raw = n.Attrs.Has("axes") ? n.Attrs.GetInts("axes") : [];
         var axes = (raw.Length == 0 ? Enumerable.Range(0, shape.Rank) : raw.Select(a => a < 0 ? a + shape.Rank : a)).Distinct().OrderBy(a => a).ToArray();
         var kept = Enumerable.Range(0, shape.Rank).Where(d => Array.IndexOf(axes, d) < 0).ToArray();
-        var perm = axes.Concat(kept).ToArray();
+        var perm = kept.Concat(axes).ToArray();
         var xt = F32(OpRegistry.Get("Transpose").Execute([x.AsFloat32()], Attrs.Of(("perm", perm)), [new TensorType(DType.Float32, new Shape(perm.Select(d => shape[d]).ToArray()))])[0]);
-        int cols = (int)kept.Aggregate(1L, (acc, d) => acc * shape[d]);
-        int rows = (int)(shape.Numel / Math.Max(1, cols));
-        var ones = Enumerable.Repeat(n.Op.Name == "ReduceMean" ? 1f / rows : 1f, rows).ToArray();
-        long cycles = Gemm(sim, grid, ones, xt, 1, rows, cols, out var c);
-        env[n.Outputs[0]] = DenseTensor.FromArray(c, n.Outputs[0].Shape.Dims.ToArray());
+        int rows = (int)kept.Aggregate(1L, (acc, d) => acc * shape[d]);
+        int len = (int)(shape.Numel / Math.Max(1, rows));
+        var o = new float[rows];
+        long cycles = 0;
+        if (len > 0)
+        {
+            var reg = RowRegion(grid, rows) with { Width = Math.Max(1, Math.Min(grid.Width, len)) };
+            int lp = Div(len, reg.Width);
+            int perPe = (int)Math.Max(1, (sim.Spec.PeSramBytes - 64) / (4L * lp + 16));
+            int chunk = (int)Math.Min(rows, (long)perPe * reg.Height);
+            for (int r0 = 0; r0 < rows; r0 += chunk)
+            {
+                int rc = Math.Min(chunk, rows - r0);
+                var run = RowReduceProgram.Run(sim, RowRegion(reg, rc), xt.AsSpan(r0 * len, rc * len).ToArray(), null, rc, len, n.Op.Name == "ReduceMean" ? len : 1);
+                run.Output.CopyTo(o, r0);
+                cycles += run.Cycles;
+            }
+        }
+        env[n.Outputs[0]] = DenseTensor.FromArray(o, n.Outputs[0].Shape.Dims.ToArray());
         return cycles;
     }
 
-    private long MseLoss(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    // mean of (p − t)²: Σ(p − t)² of each SRAM-sized chunk as one row over the grid's first PE row, the chunk sums
+    // summed the same way, divided by the count on the fabric
+    private static long MseLoss(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
     {
         int len = (int)ins[0].Shape.Numel;
-        // (p − t)² on each PE's slice, then the mean as ones[1×E]·d[E×1] on the fabric
-        var (sq, sqCycles) = MapRun(sim, grid, "mse-square", [F32(ins[0]), F32(ins[1])], 1, len, (a, b) =>
+        if (len == 0) { env[n.Outputs[0]] = DenseTensor.Scalar(float.NaN); return 0; }
+        float[] p = F32(ins[0]), t = F32(ins[1]);
+        var reg = grid with { Height = 1, Width = Math.Max(1, Math.Min(grid.Width, len)) };
+        if (len <= reg.PeCount * Math.Max(1, (sim.Spec.PeSramBytes - 64) / 8))
         {
-            for (int i = 0; i < a[0].Length; i++) { float v = a[0][i] - a[1][i]; b[0][i] = v * v; }
-        }, 2);
-        var d = sq[0];
-        var ones = Enumerable.Repeat(1f / len, len).ToArray();
-        long cycles = sqCycles + Gemm(sim, grid, ones, d, 1, len, 1, out var c);
-        env[n.Outputs[0]] = DenseTensor.Scalar(c[0]);
-        return cycles;
+            var one = RowReduceProgram.Run(sim, reg, p, t, 1, len, len);
+            env[n.Outputs[0]] = DenseTensor.Scalar(len == 0 ? float.NaN : one.Output[0]);
+            return one.Cycles;
+        }
+        var partial = new List<float>();
+        long cycles = Chunked(sim, reg, len, 2, (s0, l) =>
+        {
+            var run = RowReduceProgram.Run(sim, reg with { Width = Math.Max(1, Math.Min(reg.Width, l)) }, p.AsSpan(s0, l).ToArray(), t.AsSpan(s0, l).ToArray(), 1, l, 1);
+            partial.Add(run.Output[0]);
+            return run.Cycles;
+        });
+        var sums = partial.ToArray();
+        var fin = RowReduceProgram.Run(sim, reg with { Width = Math.Max(1, Math.Min(reg.Width, sums.Length)) }, sums, null, 1, sums.Length, len);
+        env[n.Outputs[0]] = DenseTensor.Scalar(len == 0 ? float.NaN : fin.Output[0]);
+        return cycles + fin.Cycles;
     }
 
-    private long RowLocal(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
+    // row programs over the last axis; the region is the kernel's grid, at most one PE row per row and one PE column per element
+    private static long RowProgram(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
     {
-        var flops = Graph.Graph.NodeCost(n).Flops;
-        long elems = Math.Max(1, ins.Sum(t => t.Shape.Numel));
-        int perPass = (int)Math.Clamp(Math.Ceiling(flops / (double)elems), 1, 64);
-        var (outs, partials, cycles) = BlockMapProgram.Run(sim, grid, n, ins, perPass);
-        for (int o = 0; o < outs.Length; o++)
+        var x = ins[0];
+        if (x.Shape.Rank == 0) throw new NotSupportedException($"op {n.Op.Name} on a scalar has no fabric simulator program");
+        int len = x.Shape[^1], rows = (int)(x.Shape.Numel / Math.Max(1, len));
+        if (n.Op.Name is "SoftmaxGrad" or "LogSoftmax" or "LogSoftmaxGrad" && n.Attrs.Has("axis"))
         {
-            if (outs[o] is { } t) { env[n.Outputs[o]] = t; continue; }
-            // per-block partial sums (dγ, dβ): ones[1×blocks]·P[blocks×C] on the fabric
-            var parts = partials[o];
-            int c = (int)parts[0].Shape.Numel;
-            var pm = new float[parts.Count * c];
-            for (int i = 0; i < parts.Count; i++) parts[i].AsFloat32().AsFloat().CopyTo(pm.AsSpan(i * c));
-            cycles += Gemm(sim, grid, Enumerable.Repeat(1f, parts.Count).ToArray(), pm, 1, parts.Count, c, out var sum);
-            env[n.Outputs[o]] = DenseTensor.FromArray(sum, n.Outputs[o].Shape.Dims.ToArray());
+            int axis = n.Attrs.GetInt("axis", -1);
+            if (axis != -1 && axis != x.Shape.Rank - 1) throw new NotSupportedException($"op {n.Op.Name} over axis {axis} has no fabric simulator program (last axis only)");
         }
-        return cycles;
+        var dims = x.Shape.Dims.ToArray();
+        if (rows == 0 || len == 0)
+        {
+            for (int o = 0; o < n.Outputs.Length; o++) env[n.Outputs[o]] = DenseTensor.Zeros(n.Outputs[o].Shape);
+            return 0;
+        }
+        var reg = RowRegion(grid, rows) with { Width = Math.Max(1, Math.Min(grid.Width, len)) };
+        switch (n.Op.Name)
+        {
+            case "SoftmaxGrad":
+            {
+                var run = SoftmaxGradProgram.Run(sim, reg, F32(ins[0]), F32(ins[1]), rows, len);
+                env[n.Outputs[0]] = DenseTensor.FromArray(run.Output, dims);
+                return run.Cycles;
+            }
+            case "LogSoftmax":
+            {
+                var run = LogSoftmaxProgram.Run(sim, reg, F32(ins[0]), rows, len);
+                env[n.Outputs[0]] = DenseTensor.FromArray(run.Output, dims);
+                return run.Cycles;
+            }
+            case "LogSoftmaxGrad":
+            {
+                var run = LogSoftmaxGradProgram.Run(sim, reg, F32(ins[0]), F32(ins[1]), rows, len);
+                env[n.Outputs[0]] = DenseTensor.FromArray(run.Output, dims);
+                return run.Cycles;
+            }
+            case "CausalMask":
+            {
+                int tq = x.Shape[-2];
+                var run = CausalMaskProgram.Run(sim, reg, F32(x), rows, len, tq, n.Attrs.GetLong("offset", 0), n.Attrs.GetFloat("fill", float.NegativeInfinity));
+                env[n.Outputs[0]] = DenseTensor.FromArray(run.Output, dims);
+                return run.Cycles;
+            }
+            default: // LayerNormGrad, RMSNormGrad: (g, x[, w]) → dx[, dw[, db]]
+            {
+                bool rms = n.Op.Name == "RMSNormGrad";
+                float eps = n.Attrs.GetFloat("eps", rms ? 1e-6f : 1e-5f);
+                var (dx, grads, c) = NormGradProgram.Run(sim, reg, F32(ins[0]), F32(ins[1]), rows, len, ins.Length > 2 ? F32(ins[2]) : null, rms, eps);
+                env[n.Outputs[0]] = DenseTensor.FromArray(dx, dims);
+                for (int o = 1; o < n.Outputs.Length; o++) env[n.Outputs[o]] = DenseTensor.FromArray(grads[o - 1], n.Outputs[o].Shape.Dims.ToArray());
+                return c;
+            }
+        }
     }
 
     private long Layout(FabricSimulator sim, Node n, DenseTensor[] ins, Region grid, Dictionary<Value, DenseTensor> env)
     {
-        var outs = n.Op.Execute(ins, n.Attrs, n.Outputs.Select(o => o.Type).ToArray());
-        long cycles = 0;
-        for (int o = 0; o < outs.Length; o++)
+        var flat = ins.Select(F32).ToArray();
+        if ((LayoutMoveProgram.RunBlocked(sim, grid, n, flat) ?? (LayoutMoveProgram.PlanOf(n) is { } plan ? LayoutMoveProgram.Run(sim, grid, plan, flat, n.Op.Name) : null))
+            is var (outs, cycles))
         {
-            var moved = F32(outs[o]);
+            for (int o = 0; o < outs.Length; o++) env[n.Outputs[o]] = DenseTensor.FromArray(outs[o], n.Outputs[o].Shape.Dims.ToArray()).To(n.Outputs[o].DType);
+            return cycles;
+        }
+        // a transpose of every axis: its data change PEs, exchanged as wavelets along a row of PEs
+        if (n.Op.Name == "Transpose")
+        {
+            var shape = ins[0].Shape;
+            var perm = n.Attrs.Has("perm") ? n.Attrs.GetInts("perm").Select(a => a < 0 ? a + shape.Rank : a).ToArray() : Enumerable.Range(0, shape.Rank).Reverse().ToArray();
+            if (TransposeExchange.Run(sim, grid, flat[0], TransposeExchange.Sources(shape, perm), "transpose-exchange") is var (t, c))
+            {
+                env[n.Outputs[0]] = DenseTensor.FromArray(t, n.Outputs[0].Shape.Dims.ToArray()).To(n.Outputs[0].DType);
+                return c;
+            }
+        }
+        // a fiber or a slice exceeds a PE's SRAM: the host applies the layout, the fabric runs a copy pass
+        _host.Add($"{n.Op.Name} ({n})");
+        var hostOuts = n.Op.Execute(ins, n.Attrs, n.Outputs.Select(o => o.Type).ToArray());
+        long total = 0;
+        for (int o = 0; o < hostOuts.Length; o++)
+        {
+            var moved = F32(hostOuts[o]);
             var (r, c) = MapRun(sim, grid, n.Op.Name, [moved], 1, moved.Length, (a, b) => a[0].CopyTo(b[0], 0), 1);
             env[n.Outputs[o]] = DenseTensor.FromArray(r[0], n.Outputs[o].Shape.Dims.ToArray()).To(n.Outputs[o].DType);
-            cycles += c;
+            total += c;
         }
-        return cycles;
+        return total;
     }
 }

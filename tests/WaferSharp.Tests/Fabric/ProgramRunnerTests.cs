@@ -54,10 +54,11 @@ public class ProgramRunnerTests(Xunit.Abstractions.ITestOutputHelper output)
         var (g, feeds) = MlpStep(8, 16, 32);
         var run = Simulate(g, feeds, 8, "mesh:32x32", out var cpu);
         AssertClose(cpu, run.Result, 1e-5);
+        Assert.Empty(run.HostComputed);
         Assert.True(run.Cycles > 0);
         Assert.All(run.Kernels, k => Assert.True(k.SimulatedCycles >= 0));
         Assert.Contains(run.Kernels, k => k.Family == "Gemm" && k.SimulatedCycles > 0);
-        output.WriteLine($"mlp: {run.Cycles} simulated, {run.PredictedCycles:F0} predicted, {run.Kernels.Count} kernels, route {run.RouteCycles}");
+        output.WriteLine($"mlp: {run.Cycles} simulated, {run.PredictedCycles:F0} predicted, {run.Kernels.Count} kernels, route {run.RouteCycles}, optimizer {run.OptimizerCycles}");
         foreach (var k in run.Kernels) output.WriteLine($"  {k.Op} {k.Family} {k.SimulatedCycles} vs {k.PredictedCycles:F0}");
     }
 
@@ -104,8 +105,14 @@ public class ProgramRunnerTests(Xunit.Abstractions.ITestOutputHelper output)
             masked[v] = DenseTensor.FromArray(got, t.Shape.Dims.ToArray());
         }
         AssertClose(cpu, new ExecutionResult(run.Result.Outputs, masked), 1e-5);
+        // every node's values came from PE memory: the row programs (LayerNormGrad with dγ/dβ, SoftmaxGrad, the causal
+        // masks), the fiber moves (Split, Concat, the head transposes) and the rest
+        Assert.Empty(run.HostComputed);
+        foreach (var op in new[] { "LayerNormGrad", "SoftmaxGrad", "CausalMask", "Split", "Concat", "Transpose" })
+            Assert.Contains(run.Kernels, k => k.Op.Contains(op) && k.SimulatedCycles > 0);
         Assert.Contains(run.Kernels, k => k.Op.Contains("Softmax") && k.SimulatedCycles > 0);
-        output.WriteLine($"gpt block: {run.Cycles} simulated, {run.PredictedCycles:F0} predicted, {run.Kernels.Count} kernels, route {run.RouteCycles}");
+        output.WriteLine($"gpt block: {run.Cycles} simulated, {run.PredictedCycles:F0} predicted, {run.Kernels.Count} kernels, route {run.RouteCycles}, optimizer {run.OptimizerCycles}");
+        foreach (var k in run.Kernels) output.WriteLine($"  {k.Op} {k.Family} {k.SimulatedCycles} vs {k.PredictedCycles:F0}");
     }
 
     [Fact]
