@@ -8,8 +8,9 @@ namespace WaferSharp.Bench;
 
 /// <summary>
 /// Fabric simulator speed and memory:
-/// <c>dotnet run -c Release --project bench/WaferSharp.Bench -- simulate [--k K] [--repeat N] [--threads T] [--wse3]</c>.
-/// Case 1: SUMMA GEMM 2048 × K × 2048 on mesh:64x64 (every PE holds a 32 × 32 C tile and is busy), reported as
+/// <c>dotnet run -c Release --project bench/WaferSharp.Bench -- simulate [--k K] [--repeat N] [--threads T] [--tile T] [--wse3]</c>.
+/// Case 1: SUMMA GEMM 2048 × K × 2048 on mesh:64x64 (every PE holds a 32 × 32 C tile and is busy; <c>--tile T</c> for
+/// T × T tiles, i.e. a 64T × K × 64T product), reported as
 /// simulated PE-cycles per second (goal ≥ 1e8); the peer in the same run is the CPU computing the same product with
 /// the packed Sgemm, so the ratio is the simulator's slowdown over doing the arithmetic directly.
 /// Case 2 (--wse3): a scalar center-rooted all-reduce over the whole 762 × 1172 wse3 fabric, with peak memory (goal &lt; 8 GB).
@@ -19,7 +20,7 @@ public static class SimulateBench
     /// <summary>Runs the benchmark; returns the exit code.</summary>
     public static int Run(string[] args)
     {
-        int k = 256, repeat = 2, threads = new FabricOptions().Threads;
+        int k = 256, repeat = 2, threads = new FabricOptions().Threads, tile = 32;
         bool wse3 = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -27,8 +28,10 @@ public static class SimulateBench
             else if (args[i] == "--repeat") repeat = int.Parse(args[++i]);
             else if (args[i] == "--wse3") wse3 = true;
             else if (args[i] == "--threads") threads = int.Parse(args[++i]);
+            else if (args[i] == "--tile") tile = int.Parse(args[++i]);
         }
-        const int s = 64, m = 2048, n = 2048;
+        const int s = 64;
+        int m = s * tile, n = s * tile;
         var rng = new Random(1);
         var a = new float[m * k]; var b = new float[k * n];
         for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble() - 0.5f;

@@ -44,7 +44,6 @@ public sealed partial class FabricSimulator
     private readonly Lane _lane0 = new(), _lane1 = new();
     private int _bandW0 = -1, _bandW1, _words; // band [_bandW0, _bandW1) in 64-PE words; -1: no split
     private Thread? _worker;
-    private SemaphoreSlim? _go, _done;
     private volatile bool _stopWorker;
     private const int ParallelRouters = 512; // active routers below which a cycle is stepped on one thread
 
@@ -65,24 +64,16 @@ public sealed partial class FabricSimulator
     private void StepRouters()
     {
         if (_bandW0 < 0) { StepRange(0, _words, _lane0); Flush(_lane0); return; }
-        if (_worker == null || _actRCount < ParallelRouters) { StepBandFirst(false); return; }
-        // Two threads pay off only when the second core is free; on a loaded machine the per-cycle hand-over can cost
-        // more than it saves. Every 2048 such cycles, 64 are timed on one thread and 64 on two, and the faster mode
-        // steps the rest. The choice changes host time only: results are the same either way.
-        int phase = (int)(_tuneCycle++ & 2047);
-        bool two = phase < 64 ? false : phase < 128 ? true : _preferTwo;
-        long t0 = phase < 128 ? Stopwatch.GetTimestamp() : 0;
-        int routers = _actRCount;
+        bool two = _worker != null && _actRCount >= ParallelRouters && _tuneCycle >= _oneUntil;
+        if (_worker != null && _actRCount >= ParallelRouters) _tuneCycle++;
         StepBandFirst(two);
-        if (phase >= 128) return;
-        ref double ticks = ref (two ? ref _tuneTwo : ref _tuneOne);
-        ticks += (double)(Stopwatch.GetTimestamp() - t0) / routers;
-        if (phase == 127) { _preferTwo = _tuneTwo < _tuneOne; _tuneOne = _tuneTwo = 0; }
     }
 
-    private long _tuneCycle;
-    private double _tuneOne, _tuneTwo;
-    private bool _preferTwo = true;
+    // Two threads pay off only when the second core is free. When, over 256 parallel cycles, this thread waited for
+    // the worker longer than it stepped its own half, the worker is not getting a core: the next 4096 such cycles step
+    // on one thread, then two are tried again. The choice changes host time only: results are the same either way.
+    private long _tuneCycle, _oneUntil, _ownTicks, _waitTicks;
+    private int _tuneCount;
 
     // the band, then the PEs before it, then those after it (on two threads when two)
     private void StepBandFirst(bool two)
@@ -98,31 +89,65 @@ public sealed partial class FabricSimulator
             return;
         }
         ParallelCycles++;
-        _go!.Release();
+        long t0 = Stopwatch.GetTimestamp();
+        int ticket = Interlocked.Increment(ref _goTicket);
+        if (Interlocked.Exchange(ref _parked, 0) == 1) _wake!.Release();
+        long t1;
         try { StepRange(0, _bandW0, _lane0); }
-        finally { _done!.Wait(); }
+        finally
+        {
+            t1 = Stopwatch.GetTimestamp();
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _doneTicket) != ticket) spin.SpinOnce(sleep1Threshold: -1);
+        }
         if (_lane1.Error is { } e) { _lane1.Error = null; throw e; }
         Flush(_lane0);
         Flush(_lane1);
+        _ownTicks += t1 - t0; _waitTicks += Stopwatch.GetTimestamp() - t1;
+        if (++_tuneCount == 256)
+        {
+            if (_waitTicks > _ownTicks) _oneUntil = _tuneCycle + 4096;
+            _tuneCount = 0; _ownTicks = _waitTicks = 0;
+        }
     }
 
     /// <summary>Cycles whose routers were stepped on two threads (see <see cref="FabricOptions.Threads"/>).</summary>
     public long ParallelCycles { get; private set; }
 
+    private int _goTicket, _doneTicket, _parked;
+    private SemaphoreSlim? _wake;
+
+    // The worker spins on the ticket between cycles (a cycle's routers take tens of microseconds, less than a sleeping
+    // thread takes to wake) and parks on a semaphore after ~50 µs without work, e.g. while the simulator skips ahead.
     private void StartWorker()
     {
         if (_bandW0 < 0 || _o.Threads < 2 || _worker != null) return;
-        _go = new SemaphoreSlim(0); _done = new SemaphoreSlim(0);
+        _wake = new SemaphoreSlim(0);
         _stopWorker = false;
+        int seen = Volatile.Read(ref _goTicket);
         _worker = new Thread(() =>
         {
             while (true)
             {
-                _go.Wait();
+                var spin = new SpinWait();
+                long idle = Stopwatch.GetTimestamp();
+                while (Volatile.Read(ref _goTicket) == seen)
+                {
+                    if (Stopwatch.GetElapsedTime(idle).Ticks > 500)
+                    {
+                        Interlocked.Exchange(ref _parked, 1);
+                        if (Volatile.Read(ref _goTicket) == seen) _wake.Wait();
+                        Interlocked.Exchange(ref _parked, 0);
+                        idle = Stopwatch.GetTimestamp();
+                        continue;
+                    }
+                    spin.SpinOnce(sleep1Threshold: -1);
+                }
+                seen++;
                 if (_stopWorker) return;
                 try { StepRange(_bandW1, _words, _lane1); }
                 catch (Exception e) { _lane1.Error = e; }
-                _done.Release();
+                Volatile.Write(ref _doneTicket, seen);
             }
         }) { IsBackground = true, Name = "fabric-routers" };
         _worker.Start();
@@ -132,10 +157,11 @@ public sealed partial class FabricSimulator
     {
         if (_worker == null) return;
         _stopWorker = true;
-        _go!.Release();
+        Interlocked.Increment(ref _goTicket);
+        _wake!.Release();
         _worker.Join();
         _worker = null;
-        _go.Dispose(); _done!.Dispose();
+        _wake.Dispose();
     }
 
     private void Flush(Lane l)
