@@ -49,7 +49,7 @@ public sealed class NormProgram : RowKernelProgram
         pe.Exec(VecOp.Mov, Dsd.Mem(Stat(1), Rp), Dsd.Scalar(0));
         if (lv > 0)
             for (int r = 0; r < rv; r++) { var row = Dsd.Mem(Row(r), lv); pe.Exec(VecOp.Fma, StatElem(1, r, lv), row, row); }
-        Reduce.Start(pe, Stat(1), Rp, VecOp.Add, Completion.Activate(5));
+        RowAllReduce.Start(pe, Stat(1), Rp, VecOp.Add, Completion.Activate(5));
     }
 
     /// <summary>Runs LayerNorm (or RMSNorm) over the rows of <paramref name="x"/> (R × L) with γ (and β).</summary>

@@ -54,6 +54,23 @@ public abstract class RowTensorsProgram : PeProgram
     /// <summary>Statistics vector i (all rp rows).</summary>
     protected Dsd StatVec(int i, int n = 0) => Dsd.Mem(Stat(i), n > 0 ? n : Rp);
 
+    /// <summary>The row all-reduce; only for kernels built with one.</summary>
+    protected CenterAllReduce RowAllReduce => Reduce ?? throw new InvalidOperationException($"{Name}: this kernel has no row reduction");
+
+    /// <summary>
+    /// Folds each local row slice of tensor 0 into element r of statistics vector <paramref name="stat"/> with
+    /// <paramref name="op"/> (Add or Max, from <paramref name="init"/>), then starts the row all-reduce of that vector,
+    /// which activates <paramref name="next"/> when done.
+    /// </summary>
+    protected void ReduceRows(Pe pe, int stat, VecOp op, float init, int next)
+    {
+        int rv = ValidRows(pe), lv = ValidLen(pe);
+        pe.Exec(VecOp.Mov, StatVec(stat), Dsd.Scalar(init));
+        if (lv > 0)
+            for (int r = 0; r < rv; r++) pe.Exec(op, StatElem(stat, r, lv), RowDsd(0, r, lv), StatElem(stat, r, lv));
+        RowAllReduce.Start(pe, Stat(stat), Rp, op, Completion.Activate(next));
+    }
+
     /// <inheritdoc/>
     public override void Setup(Pe pe)
     {

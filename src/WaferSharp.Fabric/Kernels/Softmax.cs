@@ -22,7 +22,7 @@ public sealed class SoftmaxProgram : RowKernelProgram
                     pe.Exec(VecOp.Exp, row, row);
                     pe.Exec(VecOp.Add, StatElem(1, r, lv), row, StatElem(1, r, lv));
                 }
-            Reduce.Start(pe, Stat(1), Rp, VecOp.Add, Completion.Activate(5));
+            RowAllReduce.Start(pe, Stat(1), Rp, VecOp.Add, Completion.Activate(5));
         }, "exp-sum");
         BindLocalTask(5, pe =>
         {
