@@ -10,14 +10,7 @@ public sealed class LogSoftmaxProgram : RowTensorsProgram
     /// <summary>LogSoftmax of R rows of length L on a w × h region.</summary>
     public LogSoftmaxProgram(int rows, int len, int w, int h) : base(rows, len, w, h, 2, 0, rowReduce: true, columnReduce: false)
     {
-        BindLocalTask(0, pe =>
-        {
-            int rv = ValidRows(pe), lv = ValidLen(pe);
-            pe.Exec(VecOp.Mov, StatVec(0), Dsd.Scalar(float.NegativeInfinity));
-            if (lv > 0)
-                for (int r = 0; r < rv; r++) pe.Exec(VecOp.Max, StatElem(0, r, lv), RowDsd(0, r, lv), StatElem(0, r, lv));
-            Reduce!.Start(pe, Stat(0), Rp, VecOp.Max, Completion.Activate(4));
-        }, "max");
+        BindLocalTask(0, pe => ReduceRows(pe, 0, VecOp.Max, float.NegativeInfinity, 4), "max");
         BindLocalTask(4, pe =>
         {
             int rv = ValidRows(pe), lv = ValidLen(pe);
@@ -30,7 +23,7 @@ public sealed class LogSoftmaxProgram : RowTensorsProgram
                     pe.Exec(VecOp.Exp, e, x);
                     pe.Exec(VecOp.Add, StatElem(1, r, lv), e, StatElem(1, r, lv));
                 }
-            Reduce!.Start(pe, Stat(1), Rp, VecOp.Add, Completion.Activate(5));
+            RowAllReduce.Start(pe, Stat(1), Rp, VecOp.Add, Completion.Activate(5));
         }, "exp-sum");
         BindLocalTask(5, pe =>
         {
@@ -64,14 +57,7 @@ public sealed class LogSoftmaxGradProgram : RowTensorsProgram
     /// <summary>LogSoftmaxGrad of R rows of length L on a w × h region.</summary>
     public LogSoftmaxGradProgram(int rows, int len, int w, int h) : base(rows, len, w, h, 2, 0, rowReduce: true, columnReduce: false)
     {
-        BindLocalTask(0, pe =>
-        {
-            int rv = ValidRows(pe), lv = ValidLen(pe);
-            pe.Exec(VecOp.Mov, StatVec(0), Dsd.Scalar(0));
-            if (lv > 0)
-                for (int r = 0; r < rv; r++) pe.Exec(VecOp.Add, StatElem(0, r, lv), RowDsd(1, r, lv), StatElem(0, r, lv));
-            Reduce!.Start(pe, Stat(0), Rp, VecOp.Add, Completion.Activate(4));
-        }, "sum");
+        BindLocalTask(0, pe => ReduceRows(pe, 0, VecOp.Add, 0, 4, tensor: 1), "sum");
         BindLocalTask(4, pe =>
         {
             int rv = ValidRows(pe), lv = ValidLen(pe);

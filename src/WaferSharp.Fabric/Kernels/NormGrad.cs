@@ -28,7 +28,7 @@ public sealed class NormGradProgram : RowTensorsProgram
             pe.Exec(VecOp.Mov, StatVec(0), Dsd.Scalar(0));
             if (lv > 0)
                 for (int r = 0; r < rv; r++) pe.Exec(VecOp.Add, StatElem(0, r, lv), RowDsd(X, r, lv), StatElem(0, r, lv));
-            Reduce!.Start(pe, Stat(0), Rp, VecOp.Add, Completion.Activate(4));
+            RowAllReduce.Start(pe, Stat(0), Rp, VecOp.Add, Completion.Activate(4));
         }, "sum");
         BindLocalTask(4, pe =>
         {
@@ -73,7 +73,7 @@ public sealed class NormGradProgram : RowTensorsProgram
                 }
             // RMS reduces Σ ĝ·x (stat 2); LayerNorm Σ ĝ and Σ ĝ·x̂ (stats 2 and 3, adjacent) in one all-reduce. The
             // parameter partials are complete: their column reduce (other colors) overlaps the all-reduce and dx.
-            Reduce!.Start(pe, Stat(2), _rms ? Rp : 2 * Rp, VecOp.Add, Completion.Activate(6));
+            RowAllReduce.Start(pe, Stat(2), _rms ? Rp : 2 * Rp, VecOp.Add, Completion.Activate(6));
             ColumnReduce?.Start(pe, Param(DGamma), (_rms ? 1 : 2) * Lp, Completion.None);
         }, "grad-stats");
         BindLocalTask(6, pe =>
@@ -116,7 +116,7 @@ public sealed class NormGradProgram : RowTensorsProgram
         pe.Exec(VecOp.Mov, StatVec(1), Dsd.Scalar(0));
         if (lv > 0)
             for (int r = 0; r < rv; r++) { var x = RowDsd(X, r, lv); pe.Exec(VecOp.Fma, StatElem(1, r, lv), x, x); }
-        Reduce!.Start(pe, Stat(1), Rp, VecOp.Add, Completion.Activate(5));
+        RowAllReduce.Start(pe, Stat(1), Rp, VecOp.Add, Completion.Activate(5));
     }
 
     /// <summary>

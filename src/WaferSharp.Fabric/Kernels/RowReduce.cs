@@ -24,7 +24,7 @@ public sealed class RowReduceProgram : RowTensorsProgram
                     pe.Exec(VecOp.Sub, a, a, RowDsd(1, r, lv));
                     pe.Exec(VecOp.Fma, StatElem(0, r, lv), a, a);
                 }
-            Reduce!.Start(pe, Stat(0), Rp, VecOp.Add, Completion.Activate(4));
+            RowAllReduce.Start(pe, Stat(0), Rp, VecOp.Add, Completion.Activate(4));
         }, squaredDifference ? "squared-difference-sum" : "sum");
         BindLocalTask(4, pe => { if (divisor != 1 && pe.Lx == Region.Width / 2) pe.Exec(VecOp.Div, StatVec(0), StatVec(0), Dsd.Scalar(divisor)); }, "scale");
     }

@@ -58,16 +58,16 @@ public abstract class RowTensorsProgram : PeProgram
     protected CenterAllReduce RowAllReduce => Reduce ?? throw new InvalidOperationException($"{Name}: this kernel has no row reduction");
 
     /// <summary>
-    /// Folds each local row slice of tensor 0 into element r of statistics vector <paramref name="stat"/> with
+    /// Folds each local row slice of tensor <paramref name="tensor"/> into element r of statistics vector <paramref name="stat"/> with
     /// <paramref name="op"/> (Add or Max, from <paramref name="init"/>), then starts the row all-reduce of that vector,
     /// which activates <paramref name="next"/> when done.
     /// </summary>
-    protected void ReduceRows(Pe pe, int stat, VecOp op, float init, int next)
+    protected void ReduceRows(Pe pe, int stat, VecOp op, float init, int next, int tensor = 0)
     {
         int rv = ValidRows(pe), lv = ValidLen(pe);
         pe.Exec(VecOp.Mov, StatVec(stat), Dsd.Scalar(init));
         if (lv > 0)
-            for (int r = 0; r < rv; r++) pe.Exec(op, StatElem(stat, r, lv), RowDsd(0, r, lv), StatElem(stat, r, lv));
+            for (int r = 0; r < rv; r++) pe.Exec(op, StatElem(stat, r, lv), RowDsd(tensor, r, lv), StatElem(stat, r, lv));
         RowAllReduce.Start(pe, Stat(stat), Rp, op, Completion.Activate(next));
     }
 

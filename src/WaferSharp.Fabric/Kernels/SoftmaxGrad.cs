@@ -15,7 +15,7 @@ public sealed class SoftmaxGradProgram : RowTensorsProgram
             pe.Exec(VecOp.Mov, StatVec(0), Dsd.Scalar(0));
             if (lv > 0)
                 for (int r = 0; r < rv; r++) pe.Exec(VecOp.Fma, StatElem(0, r, lv), RowDsd(1, r, lv), RowDsd(0, r, lv));
-            Reduce!.Start(pe, Stat(0), Rp, VecOp.Add, Completion.Activate(4));
+            RowAllReduce.Start(pe, Stat(0), Rp, VecOp.Add, Completion.Activate(4));
         }, "dot");
         BindLocalTask(4, pe =>
         {
