@@ -18,7 +18,7 @@ public enum Phase
 public sealed class KernelTask
 {
     /// <summary>Index in <see cref="LoweredGraph.Tasks"/> (a topological order).</summary>
-    public int Id { get; init; }
+    public int Id { get; set; }
     /// <summary>Readable name: scope and op (e.g. "h.3.mlp.c_fc (Linear)/Linear#812").</summary>
     public required string Name { get; init; }
     /// <summary>Op name(s): "Linear", "Mul+Gelu" for a fused chain, "Attention".</summary>

@@ -105,6 +105,8 @@ public static class Lowering
             });
         }
 
+        OrderTasks(tasks, taskOf, Resolve);
+
         // inputs, params, states, edges
         var edges = new List<TaskEdge>();
         foreach (var t in tasks)
@@ -161,6 +163,38 @@ public static class Lowering
     }
 
     private static string Label(Node n) => n.Scope is null ? n.ToString() : $"{n.Scope}/{n}";
+
+    // A fused group's task is created at its first node, but a later node of the group may read a task created after
+    // it (e.g. a chain of Adds each taking a separately computed sum): tasks are put in dependency order, keeping the
+    // creation order wherever it is already valid, and renumbered.
+    private static void OrderTasks(List<KernelTask> tasks, Dictionary<Node, int> taskOf, Func<Value, Value> resolve)
+    {
+        int n = tasks.Count;
+        var next = new List<int>[n];
+        var indegree = new int[n];
+        for (int i = 0; i < n; i++) next[i] = new List<int>();
+        var pairs = new HashSet<(int, int)>();
+        foreach (var t in tasks)
+            foreach (var node in t.Nodes)
+                foreach (var v0 in node.Inputs)
+                    if (resolve(v0).Producer is { } pr && taskOf.TryGetValue(pr, out int from) && from != t.Id && pairs.Add((from, t.Id)))
+                    { next[from].Add(t.Id); indegree[t.Id]++; }
+        var ready = new PriorityQueue<int, int>();
+        for (int i = 0; i < n; i++) if (indegree[i] == 0) ready.Enqueue(i, i);
+        var order = new List<int>(n);
+        while (ready.TryDequeue(out int i, out _))
+        {
+            order.Add(i);
+            foreach (int j in next[i]) if (--indegree[j] == 0) ready.Enqueue(j, j);
+        }
+        if (order.Count != n) throw new InvalidOperationException("kernel tasks depend on each other in a cycle (a fusion group that is not convex)");
+        if (order.Select((t, k) => t == k).All(x => x)) return;
+        var renumber = new int[n];
+        for (int k = 0; k < n; k++) renumber[order[k]] = k;
+        var old = tasks.ToArray();
+        for (int k = 0; k < n; k++) { tasks[k] = old[order[k]]; tasks[k].Id = k; }
+        foreach (var node in taskOf.Keys.ToList()) taskOf[node] = renumber[taskOf[node]];
+    }
 
     private static KernelTask FusedTask(int id, FusionGroupInfo grp, CostParams p)
     {

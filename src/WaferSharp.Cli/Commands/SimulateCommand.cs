@@ -37,7 +37,7 @@ public static class SimulateCommand
         var k = new Option<int>("--k") { DefaultValueFactory = _ => 256, Description = "Contracted dimension (gemm/gemv; attention: number of heads)." };
         var causal = new Option<bool>("--causal") { Description = "attention: apply the causal mask (fully masked key blocks are skipped)." };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "mesh:16x16", Description = WaferSpec.PresetHelp };
-        var precision = new Option<string>("--precision") { DefaultValueFactory = _ => "fp32", Description = "fp32 | bf16 (bf16: gemm only)" };
+        var precision = new Option<string>("--precision") { DefaultValueFactory = _ => "fp32", Description = "fp32 | bf16 | fp16 for a model (the mixed-precision rewrite); fp32 | bf16 for --kernel (bf16: gemm only)" };
         var trace = new Option<string?>("--trace") { Description = "Write a Chrome trace-event JSON (Perfetto)." };
         var heat = new Option<string?>("--link-heatmap") { Description = "Write an SVG heatmap of wavelets per link." };
         var json = new Option<string?>("--json") { Description = "Write JSON to this file ('-' for stdout)." };

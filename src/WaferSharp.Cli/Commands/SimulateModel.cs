@@ -24,14 +24,26 @@ internal static class SimulateModel
     {
         if (train && inference) throw new CliErrors.UserError("give either --train or --inference, not both");
         if (batch < 1) throw new CliErrors.UserError($"--batch-size must be at least 1, got {batch}");
-        if (precision != "fp32") throw new CliErrors.UserError($"whole-model simulation runs fp32 only; drop --precision {precision}");
+        var half = precision switch
+        {
+            "fp32" => (WaferSharp.Tensors.DType?)null,
+            "bf16" => WaferSharp.Tensors.DType.BFloat16,
+            "fp16" => WaferSharp.Tensors.DType.Float16,
+            _ => throw new CliErrors.UserError($"unknown --precision '{precision}'; use fp32, bf16 or fp16"),
+        };
         var spec = WaferSpec.Parse(deviceArg);
         if (!spec.Name.StartsWith("mesh:", StringComparison.OrdinalIgnoreCase))
             throw new CliErrors.UserError($"the fabric simulator runs small fabrics; use a mesh:WxH device instead of {spec.Name}");
         var (src, seq, label) = CompileCommand.BuildSource(modelArg, batch, seqLen, inference);
         var graph = src.Trace(src.BatchSize);
-        var program = WaferCompiler.Compile(graph, src.BatchSize, new CompileOptions { Wafer = spec, Precision = Precision.Fp32, SeqLen = seq });
+        // 16-bit: the runtime's mixed-precision rewrite (16-bit weights, activations and gradients; fp32 master weights
+        // and optimizer), compiled at that precision; GEMMs then run as 16-bit SUMMA on the fabric
+        if (half is { } h) graph = MixedPrecision.Rewrite(graph, h).Graph;
+        var prec = half switch { WaferSharp.Tensors.DType.BFloat16 => Precision.Bf16, WaferSharp.Tensors.DType.Float16 => Precision.Fp16, _ => Precision.Fp32 };
+        var program = WaferCompiler.Compile(graph, src.BatchSize, new CompileOptions { Wafer = spec, Precision = prec, SeqLen = seq });
         var feeds = FabricCycleTimer.SyntheticFeeds(graph);
+        foreach (var v in graph.Inputs)
+            if (v.Name == MixedPrecision.LossScaleInput) feeds[v] = WaferSharp.Tensors.DenseTensor.FromArray([1f]).Reshape([]); // no loss scaling on synthetic data
         var cpu = new CpuExecutor(graph).Run(feeds);
         var runner = new WaferProgramRunner(graph, program, spec, new FabricOptions { Trace = tracePath is not null });
         var sw = Stopwatch.StartNew();
@@ -53,7 +65,7 @@ internal static class SimulateModel
         double peCycles = (double)run.Cycles * spec.PeCount;
         var d = new Dictionary<string, object?>
         {
-            ["model"] = label, ["device"] = spec.Name, ["task"] = program.Task, ["mode"] = program.Mode, ["batch_size"] = program.BatchSize,
+            ["model"] = label, ["device"] = spec.Name, ["precision"] = precision, ["task"] = program.Task, ["mode"] = program.Mode, ["batch_size"] = program.BatchSize,
             ["cycles"] = run.Cycles, ["predicted_cycles"] = run.PredictedCycles, ["relative_error"] = run.RelativeError,
             ["route_cycles"] = run.RouteCycles, ["optimizer_cycles"] = run.OptimizerCycles,
             ["host_computed"] = run.HostComputed, ["charged_routes"] = run.ChargedRoutes,

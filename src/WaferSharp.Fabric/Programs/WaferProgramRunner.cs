@@ -85,6 +85,11 @@ public sealed class WaferProgramRunner
 
     private readonly Dictionary<string, long> _memo = new();
 
+    // GEMM operands in the program's precision: a bf16/fp16 program comes from the mixed-precision rewrite, whose
+    // MatMul inputs are already 16-bit values, so the 16-bit SUMMA (fp32 accumulation) computes the same numbers as
+    // fp32 would, at the 16-bit SIMD rate the compiler priced
+    private DType GemmType => _program.Precision switch { "bf16" => DType.BFloat16, "fp16" => DType.Float16, _ => DType.Float32 };
+
     /// <summary>The simulator of the last run (for traces and heatmaps).</summary>
     public FabricSimulator? Simulator { get; private set; }
 
@@ -325,7 +330,7 @@ public sealed class WaferProgramRunner
     {
         int p = Math.Max(1, Math.Min(grid.Width, grid.Height));
         int side = Math.Min(sim.Width - grid.X, sim.Height - grid.Y);
-        bool Fits(int q, int cols, int rows) => new SummaGemmProgram(q, Div(rows, q), Div(kk, q), Div(cols, q)).SramBytes <= sim.Spec.PeSramBytes;
+        bool Fits(int q, int cols, int rows) => new SummaGemmProgram(q, Div(rows, q), Div(kk, q), Div(cols, q), GemmType).SramBytes <= sim.Spec.PeSramBytes;
         while (p < side && !Fits(p, nn, m)) p++;
         int nc = nn, mc = m;
         while (!Fits(p, nc, mc) && nc > 1) nc = Div(nc, 2);
@@ -334,7 +339,7 @@ public sealed class WaferProgramRunner
             throw new ArgumentException($"gemm {m}x{kk}x{nn}: a {kk}-long contraction does not fit the {sim.Spec.PeSramBytes}-byte PE SRAM on {p}x{p}; use a larger mesh");
         if (nc == nn && mc == m)
         {
-            var run = SummaGemmProgram.Run(sim, grid.X, grid.Y, p, a, b, m, kk, nn);
+            var run = SummaGemmProgram.Run(sim, grid.X, grid.Y, p, a, b, m, kk, nn, GemmType);
             c = run.Output;
             return run.Cycles;
         }
@@ -359,7 +364,7 @@ public sealed class WaferProgramRunner
                 }
                 else
                 {
-                    var run = SummaGemmProgram.Run(sim, grid.X, grid.Y, p, ab, bb, rows, kk, cols);
+                    var run = SummaGemmProgram.Run(sim, grid.X, grid.Y, p, ab, bb, rows, kk, cols, GemmType);
                     if (ReuseIdenticalRuns) _memo[key] = run.Cycles;
                     cycles += run.Cycles; block = run.Output;
                 }
@@ -379,7 +384,7 @@ public sealed class WaferProgramRunner
         int across = grid.Width / p, slots = across * (grid.Height / p);
         int mt = Div(m, p), kt = Div(kk, p), nt = Div(nn, p);
         long cycles = 0;
-        if (batches < 2 || slots < 2 || new SummaGemmProgram(p, mt, kt, nt).SramBytes > sim.Spec.PeSramBytes)
+        if (batches < 2 || slots < 2 || new SummaGemmProgram(p, mt, kt, nt, GemmType).SramBytes > sim.Spec.PeSramBytes)
         {
             for (int i = 0; i < batches; i++) cycles += Gemm(sim, grid, a[i], b[i], m, kk, nn, out c[i]);
             return cycles;
@@ -392,13 +397,13 @@ public sealed class WaferProgramRunner
             for (int i = 0; i < group; i++)
             {
                 origin[i] = (grid.X + i % across * p, grid.Y + i / across * p);
-                progs[i] = new SummaGemmProgram(p, mt, kt, nt);
+                progs[i] = new SummaGemmProgram(p, mt, kt, nt, GemmType);
                 for (int y = 0; y < p; y++)
                     for (int x = 0; x < p; x++)
                     {
                         var pe = sim.PeAt(origin[i].X + x, origin[i].Y + y);
-                        SummaGemmProgram.Place(pe, progs[i].AAddress, a[b0 + i], m, kk, y * mt, x * kt, mt, kt, DType.Float32);
-                        SummaGemmProgram.Place(pe, progs[i].BAddress, b[b0 + i], kk, nn, y * kt, x * nt, kt, nt, DType.Float32);
+                        SummaGemmProgram.Place(pe, progs[i].AAddress, a[b0 + i], m, kk, y * mt, x * kt, mt, kt, GemmType);
+                        SummaGemmProgram.Place(pe, progs[i].BAddress, b[b0 + i], kk, nn, y * kt, x * nt, kt, nt, GemmType);
                     }
             }
             long t0 = sim.Now;

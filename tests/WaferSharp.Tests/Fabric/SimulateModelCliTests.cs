@@ -38,6 +38,23 @@ public class SimulateModelCliTests
     }
 
     [Fact]
+    public void SimulatesABf16TrainingStepWithinBf16Tolerance()
+    {
+        var (code, outText, err) = TestUtil.RunCli("simulate", TestUtil.Fixture("onnx", "mlp_gelu.onnx"), "--device", "mesh:32x32", "--train",
+            "--batch-size", "8", "--precision", "bf16", "--json", "-");
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(outText);
+        var r = doc.RootElement;
+        Assert.Equal("bf16", r.GetProperty("precision").GetString());
+        Assert.True(r.GetProperty("cycles").GetInt64() > 0);
+        Assert.True(r.GetProperty("max_rel_diff_vs_cpu").GetDouble() < 1.0 / 64, outText);
+        Assert.Empty(r.GetProperty("host_computed").EnumerateArray());
+        var (bad, _, badErr) = TestUtil.RunCli("simulate", TestUtil.Fixture("onnx", "mlp_gelu.onnx"), "--device", "mesh:32x32", "--precision", "fp8");
+        Assert.Equal(2, bad);
+        Assert.Contains("--precision", badErr);
+    }
+
+    [Fact]
     public void UnsupportedOpsAndBadArgumentsAreOneLineUserErrors()
     {
         var (code, _, err) = TestUtil.RunCli("simulate", TestUtil.Fixture("onnx", "gpt_block.onnx"), "--device", "mesh:16x16", "--seq-len", "8", "--batch-size", "2");
