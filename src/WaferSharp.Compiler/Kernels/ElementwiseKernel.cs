@@ -16,7 +16,8 @@ public sealed class ElementwiseKernel : MeshKernel
     public const long FifoBytes = 1024;
 
     /// <inheritdoc/>
-    public override KernelCost Raw(in KernelWork work, int gw, int gh, CostParams p) => Stream(work, gw, gh, p, "fused-chain-stream");
+    public override KernelCost Raw(in KernelWork work, int gw, int gh, CostParams p) =>
+        work.RowOp == RowOp.CausalMask ? RowProgramCycles.Of(work, gw, gh, p) : Stream(work, gw, gh, p, "fused-chain-stream");
 
     internal static KernelCost Stream(in KernelWork work, int gw, int gh, CostParams p, string algorithm)
     {

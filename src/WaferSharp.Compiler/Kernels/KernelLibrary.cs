@@ -60,10 +60,18 @@ public static class KernelLibrary
         {
             var x = name.StartsWith("CrossEntropy", StringComparison.Ordinal) ? ins[0] : outs[0];
             long len = x.Rank == 0 ? 1 : x.Shape[-1];
-            return (Softmax, new KernelWork { Rows = x.Numel / Math.Max(1, len), RowLength = len, Flops = Math.Max(cost.Flops, 5 * x.Numel), RowReductions = name.Contains("Grad") ? 1 : 2, BytesRead = read, BytesWritten = written });
+            var op = name switch { "SoftmaxGrad" => RowOp.SoftmaxGrad, "LogSoftmaxGrad" => RowOp.LogSoftmaxGrad, _ => RowOp.Forward };
+            return (Softmax, new KernelWork { Rows = x.Numel / Math.Max(1, len), RowLength = len, Flops = Math.Max(cost.Flops, 5 * x.Numel), RowReductions = name.Contains("Grad") ? 1 : 2, RowOp = op, BytesRead = read, BytesWritten = written });
         }
         switch (node.Op.Kind)
         {
+            case OpKind.Elementwise when name == "CausalMask" && outs[0].Rank >= 2:
+            {
+                // a row program over [..., Tq, Tk]: one fill per row on each PE (Fabric.Kernels.CausalMaskProgram)
+                long tk = outs[0].Shape[-1];
+                return (Elementwise, new KernelWork { Elements = Math.Max(1, outElems), Rows = outElems / Math.Max(1, tk), RowLength = tk, MaskQueries = outs[0].Shape[-2],
+                    MaskOffset = node.Attrs.GetLong("offset", 0), RowOp = RowOp.CausalMask, Flops = cost.Flops, BytesRead = read, BytesWritten = written });
+            }
             case OpKind.Elementwise:
                 return (Elementwise, new KernelWork { Elements = Math.Max(1, outElems), Flops = cost.Flops, BytesRead = read, BytesWritten = written });
             case OpKind.Normalization:
@@ -71,7 +79,10 @@ public static class KernelLibrary
                 var x = ins[0];
                 long len = x.Rank == 0 ? 1 : x.Shape[-1];
                 int reductions = name.StartsWith("RMSNorm", StringComparison.Ordinal) && !name.EndsWith("Grad", StringComparison.Ordinal) ? 1 : 2;
-                return (Norm, new KernelWork { Rows = x.Numel / Math.Max(1, len), RowLength = len, Flops = Math.Max(cost.Flops, x.Numel), RowReductions = reductions, BytesRead = read, BytesWritten = written });
+                var op = name switch { "LayerNormGrad" => RowOp.LayerNormGrad, "RMSNormGrad" => RowOp.RMSNormGrad, _ => RowOp.Forward };
+                // the gradients take (g, x[, γ]): with γ they also sum dγ (and dβ) down the PE columns
+                return (Norm, new KernelWork { Rows = x.Numel / Math.Max(1, len), RowLength = len, Flops = Math.Max(cost.Flops, x.Numel), RowReductions = reductions, RowOp = op,
+                    Affine = op != RowOp.Forward && ins.Length > 2, BytesRead = read, BytesWritten = written });
             }
             case OpKind.Reduction:
             case OpKind.Loss: // MSE loss and its gradient: a reduction / an elementwise pass

@@ -36,6 +36,14 @@ public readonly record struct KernelWork
     public long RowLength { get; init; }
     /// <summary>Row all-reduces per row (softmax: max and sum = 2; RMSNorm: 1).</summary>
     public int RowReductions { get; init; }
+    /// <summary>Which row program a row-family op runs (forward softmax/norm by default; the backward ops and the causal mask have their own cycle formulas).</summary>
+    public RowOp RowOp { get; init; }
+    /// <summary>Norm gradients: with γ (the dγ/dβ partial sums and their column reduce).</summary>
+    public bool Affine { get; init; }
+    /// <summary>Causal mask: queries Tq (row r is query r mod Tq).</summary>
+    public long MaskQueries { get; init; }
+    /// <summary>Causal mask: element (q, k) is masked where k &gt; q + offset.</summary>
+    public long MaskOffset { get; init; }
     /// <summary>Embedding table rows (vocabulary).</summary>
     public long TableRows { get; init; }
     /// <summary>Output elements of a streaming op.</summary>
@@ -50,6 +58,23 @@ public readonly record struct KernelWork
     public bool Transpose { get; init; }
     /// <summary>Scatter (gradient) direction of an embedding/gather.</summary>
     public bool Scatter { get; init; }
+}
+
+/// <summary>The row programs with their own cycle formulas (see <see cref="SoftmaxKernel"/>, <see cref="NormKernel"/>, <see cref="ElementwiseKernel"/>).</summary>
+public enum RowOp
+{
+    /// <summary>The forward softmax, log-softmax, LayerNorm, RMSNorm (and cross-entropy): priced by <see cref="KernelWork.RowReductions"/>.</summary>
+    Forward,
+    /// <summary>dx = y·(g − Σ g·y): one all-reduce.</summary>
+    SoftmaxGrad,
+    /// <summary>dx = g − exp(y)·Σ g: one all-reduce.</summary>
+    LogSoftmaxGrad,
+    /// <summary>LayerNorm backward: three all-reduces (the third of two values per row) and, with γ, the dγ/dβ column reduce.</summary>
+    LayerNormGrad,
+    /// <summary>RMSNorm backward: two all-reduces and the dγ column reduce.</summary>
+    RMSNormGrad,
+    /// <summary>The causal mask as a row program: one fill instruction per row with masked elements on a PE.</summary>
+    CausalMask,
 }
 
 /// <summary>What a cost model predicts for one kernel on one grid.</summary>

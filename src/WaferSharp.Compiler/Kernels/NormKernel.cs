@@ -12,6 +12,7 @@ public sealed class NormKernel : MeshKernel
     /// <inheritdoc/>
     public override KernelCost Raw(in KernelWork work, int gw, int gh, CostParams p)
     {
+        if (work.RowOp != RowOp.Forward) return RowProgramCycles.Of(work, gw, gh, p);
         // LayerNorm: sum (read), centre (rewrite), sum of squares (two reads), scale, γ, β (rewrites): six instructions per row.
         // RMSNorm: sum of squares, scale, γ: three.
         bool rms = work.RowReductions == 1;

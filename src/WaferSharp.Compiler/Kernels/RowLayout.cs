@@ -25,4 +25,13 @@ internal static class RowLayout
         double fix2 = MeshKernel.AllReduce(gw, 0, p) + MeshKernel.AllReduce(band, 0, p);
         return (1, lp2, red2, fix2);
     }
+
+    /// <summary>All-reduce cycles of <paramref name="values"/> statistics per row (the row layout of <see cref="Of"/>).</summary>
+    public static double ReduceCycles(long rows, int gw, int gh, int values, CostParams p, int elemBytes)
+    {
+        rows = Math.Max(1, rows);
+        if (rows >= gh) return MeshKernel.AllReduce(gw, (rows + gh - 1) / gh * (double)values * elemBytes, p);
+        long band = gh / rows;
+        return MeshKernel.AllReduce(gw, values * elemBytes, p) + MeshKernel.AllReduce(band, values * elemBytes, p);
+    }
 }

@@ -12,7 +12,8 @@ public sealed class SoftmaxKernel : MeshKernel
     public override string Name => "Softmax";
 
     /// <inheritdoc/>
-    public override KernelCost Raw(in KernelWork work, int gw, int gh, CostParams p) => RowOp(work, gw, gh, p, "row-softmax-2reduce");
+    public override KernelCost Raw(in KernelWork work, int gw, int gh, CostParams p) =>
+        work.RowOp == Kernels.RowOp.Forward ? RowOp(work, gw, gh, p, "row-softmax-2reduce") : RowProgramCycles.Of(work, gw, gh, p);
 
     /// <summary>
     /// Softmax passes per element: the row max and the row sum read the row (no write), the subtract and the scale
