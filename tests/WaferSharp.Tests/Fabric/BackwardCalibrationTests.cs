@@ -16,15 +16,9 @@ namespace WaferSharp.Tests.Fabric;
 /// </summary>
 public class BackwardCalibrationTests(ITestOutputHelper output)
 {
-    private static CostParams P(int s) => new(WaferSpec.Mesh(s, s), Precision.Fp32);
+    private static CostParams P(int s) => MeshParams(s);
     private static FabricSimulator Sim(int s) => new(WaferSpec.Mesh(s, s));
-
-    private void Within10(long simulated, double predicted, string what)
-    {
-        double err = Math.Abs(predicted - simulated) / simulated;
-        output.WriteLine($"{what}: simulated {simulated}, predicted {predicted:F0}, error {(predicted - simulated) / simulated:P1}"); // the FIDELITY table's rows
-        Assert.True(err <= 0.10, $"{what}: simulated {simulated}, predicted {predicted:F0} ({err:P1})");
-    }
+    private void Within10(long simulated, double predicted, string what) => AssertCalibrated(output, simulated, predicted, what);
 
     private static double Predict(MeshKernel k, RowOp op, int rows, int len, int s, bool affine = false, int reductions = 1) =>
         k.Raw(new KernelWork { Rows = rows, RowLength = len, RowOp = op, Affine = affine, RowReductions = reductions, Flops = 5.0 * rows * len }, s, s, P(s)).Cycles;

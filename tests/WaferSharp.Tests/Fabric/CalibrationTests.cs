@@ -14,15 +14,9 @@ namespace WaferSharp.Tests.Fabric;
 /// </summary>
 public class CalibrationTests(ITestOutputHelper output)
 {
-    private static CostParams P(int s) => new(WaferSpec.Mesh(s, s), Precision.Fp32);
+    private static CostParams P(int s) => MeshParams(s);
     private static FabricSimulator Sim(int s) => new(WaferSpec.Mesh(s, s));
-
-    private void Within10(long simulated, double predicted, string what)
-    {
-        double err = Math.Abs(predicted - simulated) / simulated;
-        output.WriteLine($"{what}: simulated {simulated}, predicted {predicted:F0}, error {(predicted - simulated) / simulated:P1}"); // the FIDELITY table's rows
-        Assert.True(err <= 0.10, $"{what}: simulated {simulated}, predicted {predicted:F0} ({err:P1})");
-    }
+    private void Within10(long simulated, double predicted, string what) => AssertCalibrated(output, simulated, predicted, what);
 
     [Theory]
     [InlineData(2, 4)] [InlineData(2, 16)] [InlineData(4, 8)] [InlineData(8, 4)] [InlineData(8, 16)] [InlineData(16, 8)] [InlineData(32, 4)] [InlineData(64, 2)]

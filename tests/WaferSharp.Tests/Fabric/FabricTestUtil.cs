@@ -2,6 +2,20 @@ namespace WaferSharp.Tests.Fabric;
 
 internal static class FabricTestUtil
 {
+    /// <summary>fp32 cost parameters of the compiler on mesh:S×S.</summary>
+    public static WaferSharp.Compiler.CostParams MeshParams(int s) => new(WaferSharp.Hardware.WaferSpec.Mesh(s, s), WaferSharp.Compiler.Precision.Fp32);
+
+    /// <summary>
+    /// A calibration case: prints the FIDELITY table's row and asserts the compiler's prediction within 10 % of the
+    /// simulated cycles.
+    /// </summary>
+    public static void AssertCalibrated(Xunit.Abstractions.ITestOutputHelper output, long simulated, double predicted, string what)
+    {
+        double err = Math.Abs(predicted - simulated) / simulated;
+        output.WriteLine($"{what}: simulated {simulated}, predicted {predicted:F0}, error {(predicted - simulated) / simulated:P1}");
+        Assert.True(err <= 0.10, $"{what}: simulated {simulated}, predicted {predicted:F0} ({err:P1})");
+    }
+
     public static float[] Random(int n, int seed, float lo = -1, float hi = 1)
     {
         var r = new Random(seed);
