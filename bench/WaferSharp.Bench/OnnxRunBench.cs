@@ -7,6 +7,8 @@ using WaferSharp.Onnx;
 using WaferSharp.Tensors;
 using WaferSharp.Tensors.IO;
 
+using static WaferSharp.Bench.BenchStats;
+
 namespace WaferSharp.Bench;
 
 /// <summary>
@@ -117,6 +119,5 @@ public static class OnnxRunBench
         return Directory.GetCurrentDirectory();
     }
 
-    private static int Arg(string[] a, string name, int dflt) { int i = Array.IndexOf(a, name); return i >= 0 && i + 1 < a.Length ? int.Parse(a[i + 1], CultureInfo.InvariantCulture) : dflt; }
     private static string ArgS(string[] a, string name, string dflt) { int i = Array.IndexOf(a, name); return i >= 0 && i + 1 < a.Length ? a[i + 1] : dflt; }
 }

@@ -4,6 +4,8 @@ using System.Text.Json;
 using WaferSharp.Tensors;
 using WaferSharp.Training;
 
+using static WaferSharp.Bench.BenchStats;
+
 namespace WaferSharp.Bench;
 
 /// <summary>
@@ -57,18 +59,6 @@ public static class TrainStepBench
         Console.WriteLine(string.Create(ci, $"{"PyTorch",-12} {torchMedian * 1e3,10:F1} {torchBest * 1e3,10:F1}   (torch {torch.Version}, {torch.Threads} threads)"));
         Console.WriteLine(string.Create(ci, $"time ratio ours/PyTorch: median {oursMedian / torchMedian:F2}x, best {oursBest / torchBest:F2}x, median of per-block ratios {Median(blockRatios):F2}x  (goal <= 0.80)"));
         return 0;
-    }
-
-    private static double Median(IEnumerable<double> xs)
-    {
-        var s = xs.OrderBy(v => v).ToList();
-        return s.Count % 2 == 1 ? s[s.Count / 2] : 0.5 * (s[s.Count / 2 - 1] + s[s.Count / 2]);
-    }
-
-    private static int Arg(string[] a, string name, int dflt)
-    {
-        int i = Array.IndexOf(a, name);
-        return i >= 0 && i + 1 < a.Length ? int.Parse(a[i + 1], CultureInfo.InvariantCulture) : dflt;
     }
 
     /// <summary>The PyTorch peer (bench/torch_train_step.py --serve), kept alive to run blocks of steps on request.</summary>

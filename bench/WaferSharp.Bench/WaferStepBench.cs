@@ -3,6 +3,8 @@ using WaferSharp.Runtime;
 using WaferSharp.Tensors;
 using WaferSharp.Training;
 
+using static WaferSharp.Bench.BenchStats;
+
 namespace WaferSharp.Bench;
 
 /// <summary>
@@ -54,17 +56,5 @@ public static class WaferStepBench
         Console.WriteLine(string.Create(ci, $"simulated {device} step: {last!.Device.DeviceSeconds * 1e3:F4} ms ({last.Device.Mode}), {last.DeviceTflops:F2} TFLOP/s, {last.PercentOfPeak:F2}% of peak"));
         Console.WriteLine(string.Create(ci, $"host time ratio {device}/cpu: median {Median(tw) / Median(tc):F3}x, median of per-block ratios {Median(ratios):F3}x  (goal <= 1.3)"));
         return 0;
-    }
-
-    private static double Median(IEnumerable<double> xs)
-    {
-        var s = xs.OrderBy(v => v).ToList();
-        return s.Count % 2 == 1 ? s[s.Count / 2] : 0.5 * (s[s.Count / 2 - 1] + s[s.Count / 2]);
-    }
-
-    private static int Arg(string[] a, string name, int dflt)
-    {
-        int i = Array.IndexOf(a, name);
-        return i >= 0 && i + 1 < a.Length ? int.Parse(a[i + 1], CultureInfo.InvariantCulture) : dflt;
     }
 }
