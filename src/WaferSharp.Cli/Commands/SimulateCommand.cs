@@ -1,14 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using WaferSharp.Compiler;
 using WaferSharp.Compiler.Kernels;
 using WaferSharp.Fabric;
 using WaferSharp.Fabric.Kernels;
 using WaferSharp.Hardware;
 using WaferSharp.Tensors;
-using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Cli;
 
@@ -151,37 +148,17 @@ public static class SimulateCommand
                     throw new CliErrors.UserError($"unknown --kernel '{kind}'; use gemm, gemv, allreduce, softmax, layernorm or attention");
             }
             double wall = sw.Elapsed.TotalSeconds;
-            double maxDiff = 0, maxRef = 0;
-            for (int i = 0; i < reference.Length; i++) { maxDiff = Math.Max(maxDiff, Math.Abs((double)run.Output[i] - reference[i])); maxRef = Math.Max(maxRef, Math.Abs(reference[i])); }
-            var st = run.Stats;
-            double peCycles = (double)run.Cycles * region.PeCount;
+            var report = new SimulateReport();
+            report.Compare(run.Output, reference);
             var d = new Dictionary<string, object?>
             {
                 ["kernel"] = kind, ["shape"] = shape, ["device"] = spec.Name, ["precision"] = prec,
-                ["cycles"] = run.Cycles, ["predicted_cycles"] = predicted,
-                ["relative_error"] = (predicted - run.Cycles) / run.Cycles,
-                ["max_abs_diff_vs_cpu"] = maxDiff, ["max_rel_diff_vs_cpu"] = maxDiff / Math.Max(1e-30, maxRef),
-                ["pe_cycles_per_second"] = peCycles / Math.Max(1e-9, wall), ["wall_seconds"] = wall,
-                ["pes"] = region.PeCount, ["pe_busy_fraction"] = st.BusyFraction, ["fmac_utilization"] = st.FmacUtilization,
-                ["peak_buffer_occupancy"] = st.PeakBufferOccupancy, ["back_pressure_stalls"] = st.BackPressureStalls,
-                ["wavelet_hops"] = st.WaveletHops, ["tasks"] = st.Tasks,
+                ["pes"] = region.PeCount, ["tasks"] = run.Stats.Tasks,
                 ["peak_working_set_bytes"] = Process.GetCurrentProcess().PeakWorkingSet64,
             };
             if (kind == "allreduce") { int diam = spec.Width + spec.Height - 2; d["diameter"] = diam; d["cycles_over_diameter"] = diam > 0 ? (double)run.Cycles / diam : 0; }
-            if (r.GetValue(trace) is { } tp) FabricReports.WriteChromeTrace(sim, tp);
-            if (r.GetValue(heat) is { } hp) FabricReports.WriteLinkHeatmap(sim, hp);
-            string text = JsonSerializer.Serialize(d, GpuPlanCommand.Indented);
-            string? path = r.GetValue(json);
-            if (path == "-") { Console.Out.WriteLine(text); return 0; }
-            string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
-            Console.WriteLine($"{kind} {shape} on {spec.Name} ({prec})");
-            Console.WriteLine($"  cycles            {run.Cycles} simulated, {F(predicted, "0")} predicted ({F(100 * (predicted - run.Cycles) / run.Cycles, "+0.0;-0.0")}%)");
-            Console.WriteLine($"  vs CPU            max |diff| {F(maxDiff, "E2")} ({F(maxDiff / Math.Max(1e-30, maxRef), "E2")} relative)");
-            Console.WriteLine($"  PEs busy          {F(100 * st.BusyFraction, "0.0")}%, FMAC utilization {F(100 * st.FmacUtilization, "0.0")}%");
-            Console.WriteLine($"  fabric            {st.WaveletHops} wavelet hops, peak buffer {st.PeakBufferOccupancy}, {st.BackPressureStalls} back-pressure stalls");
-            Console.WriteLine($"  simulation speed  {F(peCycles / Math.Max(1e-9, wall), "E2")} PE-cycles/s ({F(wall, "0.00")} s)");
-            if (path is not null) AtomicFile.WriteAllText(path, text + "\n");
-            return 0;
+            return report.Write(d, sim, run.Stats, run.Cycles, predicted, region.PeCount, wall, r.GetValue(trace), r.GetValue(heat), r.GetValue(json),
+                $"{kind} {shape} on {spec.Name} ({prec})", []);
         });
         return cmd;
     }

@@ -1,13 +1,10 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using WaferSharp.Compiler;
 using WaferSharp.Fabric;
 using WaferSharp.Fabric.Programs;
 using WaferSharp.Graph.Execution;
 using WaferSharp.Hardware;
 using WaferSharp.Runtime;
-using WaferSharp.Tensors.IO;
 
 namespace WaferSharp.Cli;
 
@@ -52,45 +49,22 @@ internal static class SimulateModel
         catch (NotSupportedException e) { throw new CliErrors.UserError(e.Message); }
         double wall = sw.Elapsed.TotalSeconds;
 
-        double maxDiff = 0, maxRef = 0;
-        void Diff(WaferSharp.Tensors.DenseTensor got, WaferSharp.Tensors.DenseTensor want)
-        {
-            var a = got.AsFloat32().AsFloat(); var b = want.AsFloat32().AsFloat();
-            for (int i = 0; i < b.Length; i++) { maxDiff = Math.Max(maxDiff, Math.Abs((double)a[i] - b[i])); maxRef = Math.Max(maxRef, Math.Abs(b[i])); }
-        }
-        foreach (var (name, t) in cpu.Outputs) Diff(run.Result.Outputs[name], t);
-        foreach (var (v, t) in cpu.Updates) Diff(run.Result.Updates[v], t);
-
-        var st = run.Stats;
-        double peCycles = (double)run.Cycles * spec.PeCount;
+        var report = new SimulateReport();
+        foreach (var (name, t) in cpu.Outputs) report.Compare(run.Result.Outputs[name].AsFloat32().AsFloat(), t.AsFloat32().AsFloat());
+        foreach (var (v, t) in cpu.Updates) report.Compare(run.Result.Updates[v].AsFloat32().AsFloat(), t.AsFloat32().AsFloat());
         var d = new Dictionary<string, object?>
         {
             ["model"] = label, ["device"] = spec.Name, ["precision"] = precision, ["task"] = program.Task, ["mode"] = program.Mode, ["batch_size"] = program.BatchSize,
-            ["cycles"] = run.Cycles, ["predicted_cycles"] = run.PredictedCycles, ["relative_error"] = run.RelativeError,
             ["route_cycles"] = run.RouteCycles, ["optimizer_cycles"] = run.OptimizerCycles,
             ["host_computed"] = run.HostComputed, ["charged_routes"] = run.ChargedRoutes,
-            ["max_abs_diff_vs_cpu"] = maxDiff, ["max_rel_diff_vs_cpu"] = maxDiff / Math.Max(1e-30, maxRef),
-            ["pe_cycles_per_second"] = peCycles / Math.Max(1e-9, wall), ["wall_seconds"] = wall,
-            ["pe_busy_fraction"] = st.BusyFraction, ["fmac_utilization"] = st.FmacUtilization,
-            ["peak_buffer_occupancy"] = st.PeakBufferOccupancy, ["back_pressure_stalls"] = st.BackPressureStalls, ["wavelet_hops"] = st.WaveletHops,
             ["kernels"] = run.Kernels.Select(k => new Dictionary<string, object?>
             {
                 ["id"] = k.Id, ["name"] = k.Name, ["op"] = k.Op, ["family"] = k.Family,
                 ["simulated_cycles"] = k.SimulatedCycles, ["predicted_cycles"] = k.PredictedCycles,
             }).ToList(),
         };
-        if (tracePath is not null) FabricReports.WriteChromeTrace(runner.Simulator!, tracePath);
-        if (heatPath is not null) FabricReports.WriteLinkHeatmap(runner.Simulator!, heatPath);
-        string text = JsonSerializer.Serialize(d, GpuPlanCommand.Indented);
-        if (jsonPath == "-") { Console.Out.WriteLine(text); return 0; }
-        string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
-        Console.WriteLine($"{label} {program.Task} step, batch {program.BatchSize}, on {spec.Name} ({program.Mode}, {run.Kernels.Count} kernels)");
-        Console.WriteLine($"  cycles            {run.Cycles} simulated, {F(run.PredictedCycles, "0")} predicted ({F(100 * run.RelativeError, "+0.0;-0.0")}%)");
-        Console.WriteLine($"  vs CPU            max |diff| {F(maxDiff, "E2")} ({F(maxDiff / Math.Max(1e-30, maxRef), "E2")} relative)");
-        Console.WriteLine($"  PEs busy          {F(100 * st.BusyFraction, "0.0")}%, FMAC utilization {F(100 * st.FmacUtilization, "0.0")}%");
-        Console.WriteLine($"  simulation speed  {F(peCycles / Math.Max(1e-9, wall), "E2")} PE-cycles/s ({F(wall, "0.00")} s)");
-        if (run.HostComputed.Count > 0) Console.WriteLine($"  host-computed     {run.HostComputed.Count} node(s): {string.Join(", ", run.HostComputed)}");
-        if (jsonPath is not null) AtomicFile.WriteAllText(jsonPath, text + "\n");
-        return 0;
+        var extra = run.HostComputed.Count > 0 ? [$"  host-computed     {run.HostComputed.Count} node(s): {string.Join(", ", run.HostComputed)}"] : new List<string>();
+        return report.Write(d, runner.Simulator!, run.Stats, run.Cycles, run.PredictedCycles, spec.PeCount, wall, tracePath, heatPath, jsonPath,
+            $"{label} {program.Task} step, batch {program.BatchSize}, on {spec.Name} ({program.Mode}, {run.Kernels.Count} kernels)", extra);
     }
 }
