@@ -276,20 +276,13 @@ public sealed partial class FabricSimulator
                 {
                     lane.Hops++;
                     int nch = chn.Nbr[p] - 1;
-                    ref Chan nb = ref _chs[nch];
-                    int ncnt = nb.RbCount;
-                    ref RbSlot slot = ref _rb[nch * _depth + ((nb.RbHead + ncnt) & _mask)];
-                    slot.Pay = pay; slot.Ready = now + 1; slot.Port = (byte)PortIndex.Opposite(p);
-                    nb.RbCount = (byte)(ncnt + 1);
-                    if (ncnt + 1 > lane.Peak) lane.Peak = ncnt + 1;
-                    int npe = nb.Pe;
+                    RbPush(nch, pay, PortIndex.Opposite(p), ref lane.Peak);
+                    int npe = _chs[nch].Pe;
                     _pend[npe] |= 1u << c;
-                    int aw = npe >> 6;
-                    ulong bit = 1UL << (npe & 63), old = _actBits[aw];
-                    if ((old & bit) == 0)
+                    // the summary bit is set when the lane is merged (another thread may own that word of _actTop)
+                    if (MarkActive(npe, out bool first))
                     {
-                        _actBits[aw] = old | bit;
-                        if (old == 0) Lane.Add(ref lane.Words, ref lane.WordCount, aw);
+                        if (first) Lane.Add(ref lane.Words, ref lane.WordCount, npe >> 6);
                         lane.ActDelta++;
                     }
                 }

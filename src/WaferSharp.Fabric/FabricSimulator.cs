@@ -604,23 +604,32 @@ public sealed partial class FabricSimulator
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void RbPush(int ch, uint payload, int port)
+    private void RbPush(int ch, uint payload, int port, ref int peak)
     {
         int cnt = _chs[ch].RbCount;
         int slot = ch * _depth + ((_chs[ch].RbHead + cnt) & _mask);
         _rb[slot].Pay = payload; _rb[slot].Ready = (int)_now + 1; _rb[slot].Port = (byte)port;
         _chs[ch].RbCount = (byte)(cnt + 1);
-        if (cnt + 1 > _peakBuffer) _peakBuffer = cnt + 1;
+        if (cnt + 1 > peak) peak = cnt + 1;
+    }
+
+    // sets pe's router bit; false when it was set already. wordWasEmpty: the word's summary bit in _actTop must be set
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool MarkActive(int pe, out bool wordWasEmpty)
+    {
+        int w = pe >> 6;
+        ulong bit = 1UL << (pe & 63), old = _actBits[w];
+        wordWasEmpty = old == 0;
+        if ((old & bit) != 0) return false;
+        _actBits[w] = old | bit;
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ActivateRouter(int pe)
     {
-        int w = pe >> 6;
-        ulong bit = 1UL << (pe & 63), old = _actBits[w];
-        if ((old & bit) != 0) return;
-        _actBits[w] = old | bit;
-        if (old == 0) _actTop[w >> 6] |= 1UL << (w & 63);
+        if (!MarkActive(pe, out bool first)) return;
+        if (first) _actTop[pe >> 12] |= 1UL << ((pe >> 6) & 63);
         _actRCount++;
     }
 
@@ -753,7 +762,7 @@ public sealed partial class FabricSimulator
         if (o.D.Kind == DsdKind.Memory) Store(ref mem, o.D, idx, v);
         else
         {
-            RbPush(o.ChD, Encode(v, o.D.Type), PortIndex.Ramp);
+            RbPush(o.ChD, Encode(v, o.D.Type), PortIndex.Ramp, ref _peakBuffer);
             _injUsed[pe] = now;
             _pend[pe] |= 1u << o.DColor;
             ActivateRouter(pe);
